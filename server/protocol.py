@@ -1,0 +1,301 @@
+"""The sans-IO HTTP/1.1 request parser: bytes in, `Request` objects out.
+
+It owns framing (RFC 9112): where a request head ends, which body bytes belong to it, and
+whether the connection may carry another request. It never touches a socket, a loop or a
+thread, so every server shell gets the same answers whatever its packet boundaries are.
+Errors are `ProtocolError`s carrying the HTTP status every shell answers with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum, auto
+
+MAX_REQUEST_LINE = 8 * 1024
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADER_FIELDS = 100
+MAX_BODY_BYTES = 64 * 1024
+
+# RFC 9110 §5.6.2: token = 1*tchar.
+_TOKEN = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
+# RFC 9112 §3: request-line = method SP request-target SP HTTP-version.
+_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
+# RFC 9112 §5: field-line = field-name ":" OWS field-value OWS; no whitespace before ":"
+# (§5.1), and field values hold no control characters other than HTAB (RFC 9110 §5.5).
+_FIELD_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?")
+_HEAD_END_LF = re.compile(rb"\r?\n\r?\n")
+
+
+class ProtocolError(Exception):
+    """A request we must refuse; `status` is what every shell answers before closing."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One parsed request head. Header names are lower-case; repeats are comma-joined."""
+
+    method: str
+    target: str
+    version: str
+    headers: dict[str, str]
+    keep_alive: bool
+
+    def header(self, name: str) -> str | None:
+        """The value of header `name` (lower-case), or None."""
+        return self.headers.get(name)
+
+
+class _State(Enum):
+    HEAD = auto()
+    BODY = auto()
+    CHUNK_SIZE = auto()
+    CHUNK_DATA = auto()
+    CHUNK_END = auto()
+    TRAILERS = auto()
+    BROKEN = auto()
+
+
+class RequestParser:
+    """Incremental parser: `feed()` bytes as they arrive, then take requests with `next()`.
+
+    Request bodies are read and discarded (a static server has no use for them), so the
+    next pipelined request is found whatever body came before it.
+    """
+
+    def __init__(self, max_body: int = MAX_BODY_BYTES) -> None:
+        self._buffer = bytearray()
+        self._state = _State.HEAD
+        self._scanned = 0  # bytes of the buffer already searched for the end of the head
+        self._remaining = 0  # body bytes (or chunk bytes) still to discard
+        self._body_seen = 0
+        self._max_body = max_body
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes as they arrive from the peer."""
+        self._buffer += data
+
+    @property
+    def has_partial_request(self) -> bool:
+        """True when bytes of a request that is not complete yet are buffered."""
+        return bool(self._buffer) or self._state is not _State.HEAD
+
+    def next(self) -> Request | None:
+        """The next complete request, or None until more bytes arrive; raises ProtocolError."""
+        if self._state is _State.BROKEN:
+            raise ProtocolError(400, "connection already failed")
+        try:
+            if self._state is not _State.HEAD and not self._discard_body():
+                return None
+            return self._next_head()
+        except ProtocolError:
+            self._state = _State.BROKEN
+            raise
+
+    # -- the head --------------------------------------------------------------------
+
+    def _next_head(self) -> Request | None:
+        buffer = self._buffer
+        if buffer and buffer[0] in b"\r\n":
+            # RFC 9112 §2.2: ignore empty lines received before a request-line.
+            blank = len(buffer) - len(buffer.lstrip(b"\r\n"))
+            del buffer[:blank]
+            self._scanned = 0
+        start = max(0, self._scanned - 3)
+        end = buffer.find(b"\r\n\r\n", start)
+        head: bytes | None
+        if end >= 0:
+            head = bytes(buffer[:end])
+            del buffer[: end + 4]
+        else:
+            head = self._take_lf_head(start)
+            if head is None:
+                return None
+        self._scanned = 0
+        request = _parse_head(head)
+        self._start_body(request)
+        return request
+
+    def _take_lf_head(self, start: int) -> bytes | None:
+        """Heads ended by bare LFs (RFC 9112 §2.2 lets a recipient accept them)."""
+        buffer = self._buffer
+        match = _HEAD_END_LF.search(buffer, start)
+        if match is None:
+            self._scanned = len(buffer)
+            _check_incomplete_head(buffer)
+            return None
+        head = bytes(buffer[: match.start()]).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        del buffer[: match.end()]
+        return head
+
+    # -- the body (read and discarded) --------------------------------------------------
+
+    def _start_body(self, request: Request) -> None:
+        headers = request.headers
+        if "transfer-encoding" in headers and "content-length" in headers:
+            # RFC 9112 §6.1: both at once is a request-smuggling vector; refuse it.
+            raise ProtocolError(400, "both Transfer-Encoding and Content-Length")
+        if "transfer-encoding" in headers:
+            coding = headers["transfer-encoding"].strip().lower()
+            if coding != "chunked":
+                raise ProtocolError(501, "unsupported transfer-coding")
+            self._state, self._body_seen = _State.CHUNK_SIZE, 0
+            return
+        length = _content_length(headers.get("content-length"))
+        if length > self._max_body:
+            raise ProtocolError(413, "request body too large")
+        if length:
+            self._state, self._remaining = _State.BODY, length
+
+    def _discard_body(self) -> bool:
+        """Discard body bytes; True once the body is fully consumed."""
+        while self._state is not _State.HEAD:
+            if not self._step_body():
+                return False
+        return True
+
+    def _step_body(self) -> bool:
+        """One step of the body state machine; False when it needs more bytes."""
+        state = self._state
+        if state is _State.BODY or state is _State.CHUNK_DATA:
+            return self._discard_counted()
+        line = self._take_line()
+        if line is None:
+            return False
+        if state is _State.CHUNK_SIZE:
+            self._start_chunk(line)
+        elif state is _State.CHUNK_END:
+            if line:
+                raise ProtocolError(400, "chunk data longer than its size")
+            self._state = _State.CHUNK_SIZE
+        elif line == b"":  # the empty line that ends the trailer section
+            self._state = _State.HEAD
+        return True
+
+    def _discard_counted(self) -> bool:
+        taken = min(self._remaining, len(self._buffer))
+        del self._buffer[:taken]
+        self._remaining -= taken
+        if self._remaining:
+            return False
+        self._state = _State.HEAD if self._state is _State.BODY else _State.CHUNK_END
+        return True
+
+    def _start_chunk(self, line: bytes) -> None:
+        match = _CHUNK_SIZE.fullmatch(line)
+        if match is None:
+            raise ProtocolError(400, "malformed chunk size")
+        size = int(match.group(1), 16)
+        self._body_seen += size
+        if self._body_seen > self._max_body:
+            raise ProtocolError(413, "request body too large")
+        if size == 0:
+            self._state = _State.TRAILERS
+        else:
+            self._state, self._remaining = _State.CHUNK_DATA, size
+
+    def _take_line(self) -> bytes | None:
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            if len(self._buffer) > MAX_REQUEST_LINE:
+                raise ProtocolError(400, "chunk line too long")
+            return None
+        line = bytes(self._buffer[:end]).removesuffix(b"\r")
+        del self._buffer[: end + 1]
+        return line
+
+
+def _check_incomplete_head(buffer: bytearray) -> None:
+    """Refuse a head that is still incomplete but already over a limit."""
+    line_end = buffer.find(b"\n")
+    if line_end < 0 and len(buffer) > MAX_REQUEST_LINE:
+        raise ProtocolError(414, "request line too long")
+    if len(buffer) > MAX_HEAD_BYTES:
+        raise ProtocolError(431, "request header section too large")
+
+
+def _parse_head(head: bytes) -> Request:
+    """Parse a complete head (without its final blank line) into a Request."""
+    lines = head.split(b"\r\n")
+    method, target, version = _parse_request_line(lines[0])
+    if len(head) > MAX_HEAD_BYTES:
+        raise ProtocolError(431, "request header section too large")
+    headers = _parse_fields(lines[1:])
+    if version == "HTTP/1.1":
+        _require_host(headers)
+    return Request(method, target, version, headers, _keep_alive(version, headers))
+
+
+def _parse_request_line(line: bytes) -> tuple[str, str, str]:
+    if len(line) > MAX_REQUEST_LINE:
+        raise ProtocolError(414, "request line too long")
+    match = _REQUEST_LINE.fullmatch(line)
+    if match is None:
+        raise ProtocolError(400, "malformed request line")
+    method, target, major, minor = match.groups()
+    if major != b"1":
+        raise ProtocolError(505, "HTTP version not supported")
+    # RFC 9110 §6.2: a 1.x recipient treats a higher minor version as the highest it knows.
+    version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
+    return method.decode("ascii"), target.decode("ascii"), version
+
+
+def _parse_fields(lines: list[bytes]) -> dict[str, str]:
+    if len(lines) > MAX_HEADER_FIELDS:
+        raise ProtocolError(431, "too many header fields")
+    headers: dict[str, str] = {}
+    for line in lines:
+        match = _FIELD_LINE.fullmatch(line)
+        if match is None:
+            # Covers obs-fold (a line starting with SP/HTAB, RFC 9112 §5.2), whitespace
+            # before the colon, and control characters in a field.
+            raise ProtocolError(400, "malformed header field")
+        raw_name, raw_value = match.groups()
+        name = raw_name.decode("ascii").lower()
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            value = _combine(name, headers[name], value)
+        headers[name] = value
+    return headers
+
+
+def _combine(name: str, first: str, second: str) -> str:
+    if name == "host":
+        raise ProtocolError(400, "more than one Host header")
+    return f"{first}, {second}"
+
+
+def _require_host(headers: dict[str, str]) -> None:
+    """RFC 9112 §3.2: an HTTP/1.1 request without a Host field gets 400 (repeats: `_combine`)."""
+    if "host" not in headers:
+        raise ProtocolError(400, "missing Host header")
+
+
+def _content_length(value: str | None) -> int:
+    """RFC 9110 §8.6: a list of identical values is one value; differing values are an error."""
+    if value is None:
+        return 0
+    values = {item.strip() for item in value.split(",")}
+    if len(values) != 1:
+        raise ProtocolError(400, "conflicting Content-Length values")
+    (single,) = values
+    if not single.isdigit() or not single.isascii() or len(single) > 18:
+        raise ProtocolError(400, "invalid Content-Length")
+    return int(single)
+
+
+def _keep_alive(version: str, headers: dict[str, str]) -> bool:
+    """RFC 9112 §9.3: 1.1 persists unless `close`; 1.0 only with `keep-alive`."""
+    connection = headers.get("connection")
+    if connection is None:
+        return version == "HTTP/1.1"
+    options = {token.strip().lower() for token in connection.split(",")}
+    if "close" in options:
+        return False
+    return version == "HTTP/1.1" or "keep-alive" in options

@@ -1,0 +1,191 @@
+"""Static-file semantics: which response a request gets (RFC 9110).
+
+Decide first, then build: `route` turns a request into a store key (or an early answer),
+`respond_to` turns the store's `Lookup` into a response, using the pure conditional and
+range rules of `server.preconditions`. `StaticSite` runs that flow against a store in the
+three ways the shells need (from memory only, async, blocking). No I/O happens here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from server.files import FileEntry, Lookup, Missing, Redirect
+from server.preconditions import Outcome, evaluate
+from server.protocol import ProtocolError, Request
+from server.response import (
+    CLOSE,
+    KEEP_ALIVE,
+    PERSIST,
+    FileSpan,
+    Response,
+    header_lines,
+    text_response,
+)
+from server.store import FileStore
+
+NOT_FOUND_PAGE = "/not_found.html"
+_ALLOW = header_lines(("Allow", "GET, HEAD"))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A request that needs the file store: the URL path to look up, and what to keep."""
+
+    key: str
+    query: str
+
+
+# A flow yields store keys, receives their lookups, and returns the response.
+Flow = Generator[str, Lookup, Response]
+
+
+class StaticSite:
+    """The one entry every shell calls: a request in, a response out."""
+
+    def __init__(self, store: FileStore) -> None:
+        self.store = store
+
+    def respond_now(self, request: Request) -> Response | None:
+        """The response if everything it needs is in memory; None means use `respond`."""
+        flow = _flow(request)
+        try:
+            key = next(flow)
+            while True:
+                found = self.store.cached(key)
+                if found is None:
+                    return None
+                key = flow.send(found)
+        except StopIteration as done:
+            response: Response = done.value
+            return response
+
+    async def respond(self, request: Request) -> Response:
+        """The response, reading files through the store's async path."""
+        flow = _flow(request)
+        try:
+            key = next(flow)
+            while True:
+                key = flow.send(await self.store.lookup(key))
+        except StopIteration as done:
+            response: Response = done.value
+            return response
+
+    def respond_blocking(self, request: Request) -> Response:
+        """The response, reading files with blocking calls (threaded shell)."""
+        flow = _flow(request)
+        try:
+            key = next(flow)
+            while True:
+                key = flow.send(self.store.lookup_blocking(key))
+        except StopIteration as done:
+            response: Response = done.value
+            return response
+
+
+def _flow(request: Request) -> Flow:
+    step = route(request)
+    if isinstance(step, Response):
+        return step
+    found = yield step.key
+    if isinstance(found, Missing):
+        page = yield NOT_FOUND_PAGE
+        return not_found(request, page)
+    if isinstance(found, Redirect):
+        return redirect(request, found, step.query)
+    return respond_to(request, found)
+
+
+def route(request: Request) -> Route | Response:
+    """Method and target checks that need no file: a Route, or the answer itself."""
+    if request.method not in ("GET", "HEAD"):
+        response = text_response(405, extra=_ALLOW)
+        return _finish(request, response)
+    path, query = split_target(request.target)
+    if path is None:
+        return error_response(ProtocolError(400, "unsupported request target"), request)
+    return Route(path, query)
+
+
+def split_target(target: str) -> tuple[str | None, str]:
+    """The still-encoded path and query of an origin- or absolute-form target (RFC 9112 §3.2)."""
+    if target.startswith("/"):
+        path, _, query = target.partition("#")[0].partition("?")
+        return path, query
+    parts = urlsplit(target)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None, ""
+    return parts.path or "/", parts.query
+
+
+def respond_to(request: Request, entry: FileEntry) -> Response:
+    """The response for a found file, after conditionals and Range (RFC 9110 §13, §14)."""
+    decision = evaluate(request, entry)
+    if decision.outcome is Outcome.FULL:
+        response = Response(200, entry.full_headers, _body(entry, 0, entry.size))
+    elif decision.outcome is Outcome.PARTIAL:
+        start, end = decision.first, decision.last
+        headers = entry.meta_headers + header_lines(
+            ("Content-Range", f"bytes {start}-{end}/{entry.size}"),
+            ("Content-Length", end - start + 1),
+        )
+        response = Response(206, headers, _body(entry, start, end - start + 1))
+    elif decision.outcome is Outcome.NOT_MODIFIED:
+        response = Response(304, entry.validators, send_body=False)
+    elif decision.outcome is Outcome.PRECONDITION_FAILED:
+        response = text_response(412)
+    else:
+        extra = header_lines(("Content-Range", f"bytes */{entry.size}"))
+        response = text_response(416, extra=extra)
+    return _finish(request, response)
+
+
+def not_found(request: Request, page: Lookup) -> Response:
+    """404 with the site's not-found page as its body (plain text if it has none)."""
+    if isinstance(page, FileEntry) and page.body is not None:
+        response = Response(404, page.full_headers, page.body)
+    else:
+        response = text_response(404)
+    return _finish(request, response)
+
+
+def redirect(request: Request, found: Redirect, query: str) -> Response:
+    """301 from a directory to its trailing-slash form, keeping the query."""
+    location = found.location + (f"?{query}" if query else "")
+    response = text_response(301, extra=header_lines(("Location", location)))
+    return _finish(request, response)
+
+
+def error_response(error: ProtocolError, request: Request | None = None) -> Response:
+    """The answer to a refused request; framing may be lost, so the connection closes."""
+    response = text_response(error.status, error.detail, close=True)
+    return response if request is None else _finish(request, response, close=True)
+
+
+def internal_error() -> Response:
+    """500 for an unexpected failure; the details go to the log, never to the client."""
+    return text_response(500, close=True)
+
+
+def _body(entry: FileEntry, offset: int, length: int) -> bytes | FileSpan:
+    if entry.body is None:
+        return FileSpan(entry.real_path, offset, length)
+    if offset == 0 and length == entry.size:
+        return entry.body
+    return entry.body[offset : offset + length]
+
+
+def _finish(request: Request, response: Response, *, close: bool = False) -> Response:
+    """Apply HEAD (no body) and the connection's fate to a built response."""
+    if close or not request.keep_alive:
+        connection = CLOSE
+    elif request.version == "HTTP/1.0":
+        connection = KEEP_ALIVE
+    else:
+        connection = PERSIST
+    send_body = response.send_body and request.method != "HEAD"
+    if connection == response.connection and send_body == response.send_body:
+        return response
+    return Response(response.status, response.headers, response.body, connection, send_body)
