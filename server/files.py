@@ -73,6 +73,8 @@ class SiteRoot:
         self.real_root = os.path.realpath(root)
         if not os.path.isdir(self.real_root):
             raise NotADirectoryError(root)
+        # Ends in exactly one separator, even when the root is "/" (root + sep would be "//").
+        self._prefix = os.path.join(self.real_root, "")
 
     def resolve(self, url_path: str) -> Lookup:
         """Resolve a still percent-encoded URL path (no query) to what it names."""
@@ -89,8 +91,8 @@ class SiteRoot:
             return MISSING
         if stat.S_ISDIR(info.st_mode):
             return self._directory(url_path, real)
-        if not stat.S_ISREG(info.st_mode):
-            return MISSING
+        if not stat.S_ISREG(info.st_mode) or url_path.endswith("/"):
+            return MISSING  # a trailing slash names a directory, never a file
         return describe(real, info)
 
     def _directory(self, url_path: str, real: str) -> Lookup:
@@ -106,7 +108,7 @@ class SiteRoot:
         return describe(os.path.realpath(index), info)
 
     def _contains(self, real: str) -> bool:
-        return real == self.real_root or real.startswith(self.real_root + os.sep)
+        return real == self.real_root or real.startswith(self._prefix)
 
 
 def safe_segments(url_path: str) -> list[str] | None:

@@ -16,7 +16,11 @@ from server.protocol import Request
 from server.response import parse_http_date
 
 _ENTITY_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
-_BYTE_RANGE = re.compile(r"bytes=[ \t]*(\d*)-(\d*)[ \t]*")
+# RFC 9110 §14.1: range units are case-insensitive. ASCII digits only (`\d` is Unicode).
+_BYTE_RANGE = re.compile(r"bytes=[ \t]*([0-9]*)-([0-9]*)[ \t]*", re.IGNORECASE)
+# Positions longer than this exceed any file; parsing them whole could hit int()'s
+# 4300-digit limit (a ValueError, i.e. a 500) on a hostile header.
+_MAX_POSITION_DIGITS = 18
 
 
 class Outcome(Enum):
@@ -117,16 +121,31 @@ def byte_range(field: str, size: int) -> Decision:
         return FULL
     first_text, last_text = match.groups()
     if not first_text:
-        if not last_text:
-            return FULL
-        suffix = int(last_text)
-        if suffix == 0 or size == 0:
-            return Decision(Outcome.RANGE_NOT_SATISFIABLE)
-        return Decision(Outcome.PARTIAL, max(0, size - suffix), size - 1)
-    first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last < first:
+        return _suffix_range(last_text, size)
+    first = _position(first_text)
+    last = _position(last_text) if last_text else None
+    if last is not None and last < first:
         return FULL  # syntactically invalid: ignore the header
-    if first >= size:
+    if first >= size:  # §14.1.1: first-pos at or past the end selects nothing
         return Decision(Outcome.RANGE_NOT_SATISFIABLE)
-    return Decision(Outcome.PARTIAL, first, min(last, size - 1))
+    return Decision(Outcome.PARTIAL, first, size - 1 if last is None else min(last, size - 1))
+
+
+def _suffix_range(length_text: str, size: int) -> Decision:
+    """`bytes=-N`: the last N bytes, or the whole file when it is shorter."""
+    if not length_text:
+        return FULL  # `bytes=-` names no range at all
+    length = _position(length_text)
+    if length == 0:
+        return Decision(Outcome.RANGE_NOT_SATISFIABLE)
+    if size == 0:
+        # Satisfiable by §14.1.1's definition, yet no Content-Range can describe zero
+        # bytes: ignore the Range and send the (empty) whole.
+        return FULL
+    return Decision(Outcome.PARTIAL, max(0, size - length), size - 1)
+
+
+def _position(digits: str) -> int:
+    """A byte position; absurdly long ones become a number larger than any file."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_POSITION_DIGITS else 10**_MAX_POSITION_DIGITS

@@ -26,6 +26,7 @@ _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([
 _FIELD_LINE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 _HEAD_END_LF = re.compile(rb"\r?\n\r?\n")
+_NOT_REQUEST_LINE = re.compile(rb"[^\x20-\x7e]")  # a byte no request-line may contain
 
 
 class ProtocolError(Exception):
@@ -110,7 +111,8 @@ class RequestParser:
         start = max(0, self._scanned - 3)
         end = buffer.find(b"\r\n\r\n", start)
         head: bytes | None
-        if end >= 0:
+        # The fast path needs a head with CRLF line endings only; any bare LF goes the slow way.
+        if end >= 0 and buffer.count(b"\n", 0, end) == buffer.count(b"\r\n", 0, end):
             head = bytes(buffer[:end])
             del buffer[: end + 4]
         else:
@@ -123,7 +125,11 @@ class RequestParser:
         return request
 
     def _take_lf_head(self, start: int) -> bytes | None:
-        """Heads ended by bare LFs (RFC 9112 §2.2 lets a recipient accept them)."""
+        """Heads with bare LFs (RFC 9112 §2.2 lets a recipient accept them).
+
+        Also taken when a CRLF CRLF was found after a bare LF: an earlier bare-LF head end
+        may precede it, and the head's lines must be split on both kinds of line ending.
+        """
         buffer = self._buffer
         match = _HEAD_END_LF.search(buffer, start)
         if match is None:
@@ -201,10 +207,10 @@ class RequestParser:
             self._state, self._remaining = _State.CHUNK_DATA, size
 
     def _take_line(self) -> bytes | None:
+        if _first_line_length(self._buffer) > MAX_REQUEST_LINE:
+            raise ProtocolError(400, "chunk line too long")
         end = self._buffer.find(b"\n")
         if end < 0:
-            if len(self._buffer) > MAX_REQUEST_LINE:
-                raise ProtocolError(400, "chunk line too long")
             return None
         line = bytes(self._buffer[:end]).removesuffix(b"\r")
         del self._buffer[: end + 1]
@@ -212,20 +218,38 @@ class RequestParser:
 
 
 def _check_incomplete_head(buffer: bytearray) -> None:
-    """Refuse a head that is still incomplete but already over a limit."""
-    line_end = buffer.find(b"\n")
-    if line_end < 0 and len(buffer) > MAX_REQUEST_LINE:
+    """Refuse a head that is still incomplete but already over a limit, or already invalid.
+
+    Sizes are never measured larger than `_parse_head` measures the complete head, and in
+    the same order, so packet boundaries never change whether a head is too large.
+    """
+    line_length = _first_line_length(buffer)
+    if line_length > MAX_REQUEST_LINE:
         raise ProtocolError(414, "request line too long")
-    if len(buffer) > MAX_HEAD_BYTES:
+    tail = buffer[-3:]  # CR/LF bytes here may be the start of the head's terminator
+    if len(buffer) - len(tail) + len(tail.rstrip(b"\r\n")) > MAX_HEAD_BYTES:
         raise ProtocolError(431, "request header section too large")
+    if _NOT_REQUEST_LINE.search(buffer, 0, line_length):
+        # Binary garbage or a TLS ClientHello: refuse now rather than wait for a newline.
+        raise ProtocolError(400, "malformed request line")
+
+
+def _first_line_length(buffer: bytearray) -> int:
+    """Length of the buffer's first line without its line ending, complete or not yet."""
+    end = buffer.find(b"\n")
+    if end < 0:
+        end = len(buffer)  # a final CR may be the start of the CRLF
+    return end - buffer.endswith(b"\r", 0, end)
 
 
 def _parse_head(head: bytes) -> Request:
     """Parse a complete head (without its final blank line) into a Request."""
     lines = head.split(b"\r\n")
-    method, target, version = _parse_request_line(lines[0])
+    if len(lines[0]) > MAX_REQUEST_LINE:
+        raise ProtocolError(414, "request line too long")
     if len(head) > MAX_HEAD_BYTES:
         raise ProtocolError(431, "request header section too large")
+    method, target, version = _parse_request_line(lines[0])
     headers = _parse_fields(lines[1:])
     if version == "HTTP/1.1":
         _require_host(headers)
@@ -233,8 +257,6 @@ def _parse_head(head: bytes) -> Request:
 
 
 def _parse_request_line(line: bytes) -> tuple[str, str, str]:
-    if len(line) > MAX_REQUEST_LINE:
-        raise ProtocolError(414, "request line too long")
     match = _REQUEST_LINE.fullmatch(line)
     if match is None:
         raise ProtocolError(400, "malformed request line")

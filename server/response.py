@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 
@@ -51,6 +52,12 @@ class Response:
     def close(self) -> bool:
         """Whether the connection must be closed once this response is sent."""
         return self.connection == CLOSE
+
+    def closing(self) -> Response:
+        """The same response, announcing that the connection closes after it."""
+        if self.connection == CLOSE:
+            return self
+        return Response(self.status, self.headers, self.body, CLOSE, self.send_body)
 
     def head(self) -> bytes:
         """The status line and header section, ending with the blank line."""
@@ -115,5 +122,6 @@ def parse_http_date(value: str) -> int | None:
     except (TypeError, ValueError, IndexError):
         return None
     if parsed.tzinfo is None:
-        return None
+        # asctime carries no zone, and every HTTP date is UTC (RFC 9110 §5.6.7).
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp())

@@ -1,0 +1,37 @@
+"""The listening socket: made the same way for every variant, so they compete fairly."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+
+
+def open_listener(host: str, port: int, backlog: int, *, reuse_port: bool = False) -> socket.socket:
+    """A bound, listening, non-blocking TCP socket; raises OSError with a readable reason."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """`http://host:port` for a bound socket (IPv6 hosts in brackets)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def tune_connection(sock: socket.socket) -> None:
+    """Small responses go out at once: Nagle's algorithm would delay pipelined replies."""
+    with contextlib.suppress(OSError):  # not TCP (e.g. a socketpair in a test)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,133 @@
+"""The blog post's own I/O design, with the shared core's correct parsing.
+
+A non-blocking listening socket, `loop.sock_accept` in a loop, one task per client,
+`loop.sock_recv` until the parser has a whole request, one response sent with
+`loop.sock_sendall` (`loop.sock_sendfile` for large files), then close: one request per
+connection, as in the post. What the post got wrong (listen(1), reading "until a short
+chunk", no Content-Length, 200 for 404, traversal…) is fixed by the core, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+
+from server.listener import tune_connection
+from server.protocol import ProtocolError, Request, RequestParser
+from server.response import FileSpan, Response
+from server.runtime import ServerContext
+from server.static import error_response, internal_error
+
+_RECV_SIZE = 64 * 1024
+
+
+class BlogServer:
+    """Accept loop plus a task per client."""
+
+    def __init__(self, context: ServerContext) -> None:
+        self.context = context
+        self.config = context.config
+        self.stats = context.stats
+        self.loop = asyncio.get_running_loop()
+        self.clients: set[asyncio.Task[None]] = set()
+
+    async def serve(self) -> None:
+        """Accept until SIGINT/SIGTERM, then give open clients the grace period."""
+        accepting = self.loop.create_task(self._accept_forever())
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.loop.add_signal_handler(signum, accepting.cancel)
+        self.context.on_ready()
+        with contextlib.suppress(asyncio.CancelledError):
+            await accepting
+        if self.clients:
+            _, late = await asyncio.wait(self.clients, timeout=self.config.grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _accept_forever(self) -> None:
+        listener = self.context.listener
+        while True:
+            client, _ = await self.loop.sock_accept(listener)
+            client.setblocking(False)
+            if len(self.clients) >= self.config.max_connections:
+                self.stats.refused_connections += 1
+                client.close()
+                continue
+            task = self.loop.create_task(self._handle_client(client))
+            self.clients.add(task)
+            task.add_done_callback(self.clients.discard)
+
+    async def _handle_client(self, client: socket.socket) -> None:
+        """Read one request, send one response, close — whatever happens."""
+        self.stats.connections += 1
+        tune_connection(client)
+        try:
+            response = await self._respond(client)
+            if response is not None:
+                async with asyncio.timeout(self.config.send_timeout):
+                    await self._send(client, response)
+        except (OSError, TimeoutError):
+            pass  # the client went away or stopped reading: nothing to answer
+        finally:
+            client.close()
+
+    async def _respond(self, client: socket.socket) -> Response | None:
+        try:
+            async with asyncio.timeout(self.config.head_timeout):
+                request = await self._read_request(client)
+        except ProtocolError as error:
+            return error_response(error)
+        except TimeoutError:
+            return error_response(ProtocolError(408, "request head not received in time"))
+        if request is None:
+            return None  # closed before sending a whole request
+        try:
+            site = self.context.site
+            response = site.respond_now(request) or await site.respond(request)
+        except Exception as error:
+            self.context.report_crash("respond", error)
+            return internal_error()
+        return response.closing()
+
+    async def _read_request(self, client: socket.socket) -> Request | None:
+        parser = RequestParser()
+        while True:
+            data = await self.loop.sock_recv(client, _RECV_SIZE)
+            if not data:
+                return None
+            parser.feed(data)
+            request = parser.next()
+            if request is not None:
+                return request
+
+    async def _send(self, client: socket.socket, response: Response) -> None:
+        await self.loop.sock_sendall(client, response.payload())
+        span = response.streamed_span()
+        if span is not None:
+            await self._send_file(client, span)
+        self.stats.requests += 1
+        if response.status >= 400:
+            self.stats.errors_4xx_5xx += 1
+
+    async def _send_file(self, client: socket.socket, span: FileSpan) -> None:
+        with open(span.path, "rb") as file:
+            try:
+                await self.loop.sock_sendfile(
+                    client, file, span.offset, span.length, fallback=False
+                )
+                self.stats.sendfile_responses += 1
+            except asyncio.SendfileNotAvailableError:
+                await self.loop.sock_sendfile(client, file, span.offset, span.length)
+                self.stats.copied_responses += 1
+
+
+def run(context: ServerContext) -> None:
+    """Serve with asyncio's default loop, the post's way."""
+
+    async def main() -> None:
+        await BlogServer(context).serve()
+
+    asyncio.run(main())

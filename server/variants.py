@@ -1,0 +1,72 @@
+"""The variant registry: names → shells, loaded lazily.
+
+Tests and the bench ask this module which variants exist and which can run here; a
+missing optional dependency (uvloop) makes its variant unavailable, never breaks import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.runtime import ServerContext
+
+Shell = Callable[["ServerContext"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One I/O design: where its shell lives and what it needs installed."""
+
+    name: str
+    summary: str
+    entry: str  # "module:function"
+    requires: str | None = None
+
+    def available(self) -> bool:
+        """Whether its optional dependency is importable here."""
+        return self.requires is None or importlib.util.find_spec(self.requires) is not None
+
+    def load(self) -> Shell:
+        """Import and return the shell function."""
+        module_name, _, function = self.entry.partition(":")
+        shell: Shell = getattr(importlib.import_module(module_name), function)
+        return shell
+
+
+VARIANTS: dict[str, Variant] = {
+    variant.name: variant
+    for variant in (
+        Variant(
+            "blog",
+            "the blog post's design: sock_accept/sock_recv/sock_sendall, a task per client, "
+            "one request per connection",
+            "server.shells.blog:run",
+        ),
+        Variant(
+            "threaded",
+            "blocking sockets, a bounded thread pool, a selector for idle keep-alive connections",
+            "server.shells.threaded:run",
+        ),
+        Variant(
+            "asyncio",
+            "asyncio.Protocol with keep-alive, pipelining and write flow control",
+            "server.shells.aio:run_asyncio",
+        ),
+        Variant(
+            "uvloop",
+            "the asyncio shell on uvloop's event loop",
+            "server.shells.aio:run_uvloop",
+            requires="uvloop",
+        ),
+    )
+}
+
+
+def available_variants() -> list[str]:
+    """Names of the variants that can run on this machine, in registry order."""
+    return [name for name, variant in VARIANTS.items() if variant.available()]
