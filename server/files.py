@@ -20,6 +20,9 @@ INDEX_FILE = "index.html"
 
 # Python's built-in table only: /etc/mime.types differs between machines.
 _MIME = mimetypes.MimeTypes(filenames=())
+# RFC 9239 made text/javascript the one JavaScript type; Python < 3.12 still says otherwise.
+for _extension in (".js", ".mjs"):
+    _MIME.add_type("text/javascript", _extension)
 _CHARSET_TYPES = {"application/javascript", "text/javascript", "image/svg+xml", "application/xml"}
 
 

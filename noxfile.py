@@ -1,0 +1,57 @@
+"""Developer tasks: `nox --list` is the menu. Plain `nox` runs the fast ones (lint, tests)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _site(session: nox.Session) -> None:
+    """Generate the demo site's large files (deterministic, skipped when present)."""
+    session.run("python", "scripts/make_static.py")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy --strict on server/ and bench/."""
+    session.install("-e", ".[lint,test,bench]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite: real servers on 127.0.0.1 for every variant × cache mode."""
+    session.install("-e", ".[test,bench]")
+    _site(session)
+    session.run("pytest", "-m", "not microbench", *session.posargs)
+
+
+@nox.session(default=False)
+def microbench(session: nox.Session) -> None:
+    """pytest-benchmark micro-benchmarks of the core, saved for later comparison."""
+    session.install("-e", ".[test,bench]")
+    _site(session)
+    session.run(
+        "pytest", "tests/microbench", "-m", "microbench", "--benchmark-autosave", *session.posargs
+    )
+
+
+@nox.session(default=False)
+def perf(session: nox.Session) -> None:
+    """Speed and memory targets: nginx vs every variant under wrk (needs nginx and wrk)."""
+    session.install("-e", ".[bench]")
+    _site(session)
+    session.run("python", "-m", "bench.perf", *session.posargs)
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Serve the demo site: `nox -s serve -- --variant uvloop --port 8080`."""
+    session.install("-e", ".")
+    _site(session)
+    session.run("python", "-m", "server", *session.posargs)
