@@ -9,7 +9,7 @@ three ways the shells need (from memory only, async, blocking). No I/O happens h
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from server.files import FileEntry, Lookup, Missing, Redirect
@@ -30,9 +30,8 @@ NOT_FOUND_PAGE = "/not_found.html"
 _ALLOW = header_lines(("Allow", "GET, HEAD"))
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A request that needs the file store: the URL path to look up, and what to keep."""
+class Route(NamedTuple):
+    """A request that needs the file store: the URL path to look up, and its query."""
 
     key: str
     query: str
@@ -50,21 +49,28 @@ class StaticSite:
 
     def respond_now(self, request: Request) -> Response | None:
         """The response if everything it needs is in memory; None means use `respond`."""
-        flow = _flow(request)
+        step = route(request)
+        if not isinstance(step, Route):
+            return step
+        found = self.store.cached(step.key)
+        if isinstance(found, FileEntry):
+            return respond_to(request, found)  # the hot path, without the flow's overhead
+        if found is None:
+            return None
+        flow = _flow(request, step)
         try:
-            key = next(flow)
-            while True:
-                found = self.store.cached(key)
-                if found is None:
-                    return None
+            next(flow)
+            key = flow.send(found)
+            while (found := self.store.cached(key)) is not None:
                 key = flow.send(found)
         except StopIteration as done:
             response: Response = done.value
             return response
+        return None
 
     async def respond(self, request: Request) -> Response:
         """The response, reading files through the store's async path."""
-        flow = _flow(request)
+        flow = _flow(request, route(request))
         try:
             key = next(flow)
             while True:
@@ -75,7 +81,7 @@ class StaticSite:
 
     def respond_blocking(self, request: Request) -> Response:
         """The response, reading files with blocking calls (threaded shell)."""
-        flow = _flow(request)
+        flow = _flow(request, route(request))
         try:
             key = next(flow)
             while True:
@@ -85,9 +91,9 @@ class StaticSite:
             return response
 
 
-def _flow(request: Request) -> Flow:
-    step = route(request)
-    if isinstance(step, Response):
+def _flow(request: Request, step: Route | Response) -> Flow:
+    """Decide the response, yielding each store key whose lookup it needs."""
+    if not isinstance(step, Route):
         return step
     found = yield step.key
     if isinstance(found, Missing):

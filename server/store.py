@@ -55,6 +55,8 @@ class ReadingStore:
         self.root = root
         self.config = config
         self.stats = stats
+        # The threaded shell shares one store across threads, and `+=` is not atomic.
+        self._lock = threading.Lock()
 
     def cached(self, key: str) -> Lookup | None:
         """Nothing is ever cached."""
@@ -94,7 +96,8 @@ class ReadingStore:
 
     def _with_body(self, found: FileEntry, body: bytes) -> FileEntry | None:
         """The entry with its bytes, or None when the file changed size under us."""
-        self.stats.file_reads += 1
+        with self._lock:
+            self.stats.file_reads += 1
         if len(body) != found.size:
             return None
         return found.with_body(body)
@@ -108,20 +111,22 @@ class CachedStore(ReadingStore):
         self._entries: BoundedLru[str, tuple[Lookup, float]] = BoundedLru(
             config.max_entries, config.max_bytes
         )
-        self._lock = threading.Lock()  # the threaded shell shares one store across threads
 
     def cached(self, key: str) -> Lookup | None:
         """The cached outcome for `key` if it is still valid; None means load it."""
         with self._lock:
             item = self._entries.get(key)
-        if item is None:
+            if item is None:
+                return None
+            if time.monotonic() - item[1] <= self.config.max_age:
+                self.stats.cache_hits += 1
+                return item[0]
+        # Too old to trust: check the file system (outside the lock), keep it if unchanged.
+        if not self._still_valid(key, item[0]):
             return None
-        found, checked_at = item
-        now = time.monotonic()
-        if now - checked_at > self.config.max_age and not self._still_valid(key, found, now):
-            return None
-        self.stats.cache_hits += 1
-        return found
+        with self._lock:
+            self.stats.cache_hits += 1
+        return item[0]
 
     async def lookup(self, key: str) -> Lookup:
         """Cached outcome, or load it (aiofile) and cache it."""
@@ -139,7 +144,7 @@ class CachedStore(ReadingStore):
             self._remember(key, found)
         return found
 
-    def _still_valid(self, key: str, found: Lookup, now: float) -> bool:
+    def _still_valid(self, key: str, found: Lookup) -> bool:
         """Re-resolve an old entry; keep it (fresh again) only if nothing changed."""
         current = self.root.resolve(key)
         unchanged = (
@@ -149,14 +154,14 @@ class CachedStore(ReadingStore):
         )
         with self._lock:
             if unchanged:
-                self._entries.put(key, (found, now), _cost(found))
+                self._entries.put(key, (found, time.monotonic()), _cost(found))
             else:
                 self._entries.pop(key)
         return unchanged
 
     def _remember(self, key: str, found: Lookup) -> None:
-        self.stats.cache_misses += 1
         with self._lock:
+            self.stats.cache_misses += 1
             self._entries.put(key, (found, time.monotonic()), _cost(found))
             self.stats.cache_evictions = self._entries.evictions
 
