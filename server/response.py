@@ -7,11 +7,13 @@ It owns the status line, the headers every response carries (`Date`, `Server`,
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
-from datetime import UTC
-from email.utils import formatdate, parsedate_to_datetime
+from datetime import date
+from email.utils import formatdate
 from http import HTTPStatus
+from typing import NamedTuple
 
 SERVER_NAME = b"staticbench"
 
@@ -19,8 +21,17 @@ CLOSE = b"Connection: close\r\n"
 KEEP_ALIVE = b"Connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
 PERSIST = b""  # HTTP/1.1 persists by default: say nothing
 
+# RFC 9110 renamed a few reason phrases that Python 3.11's HTTPStatus still spells the old way.
+_RFC9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable"}
+
+
+def reason_phrase(status: int) -> str:
+    """The RFC 9110 reason phrase for `status`."""
+    return _RFC9110_PHRASES.get(status) or HTTPStatus(status).phrase
+
+
 _STATUS_LINES = {
-    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode("ascii")
+    status.value: f"HTTP/1.1 {status.value} {reason_phrase(status.value)}\r\n".encode("ascii")
     for status in HTTPStatus
 }
 
@@ -34,12 +45,11 @@ class FileSpan:
     length: int
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     """A response ready to render: `headers` are pre-rendered `Name: value\\r\\n` lines.
 
     `body` is what a GET would carry; `send_body` is False for HEAD and 304, whose
-    headers still describe it.
+    headers still describe it. A NamedTuple because one is built per request.
     """
 
     status: int
@@ -87,7 +97,7 @@ def text_response(
     status: int, detail: str = "", *, close: bool = False, extra: bytes = b""
 ) -> Response:
     """A short plain-text response for errors and redirects; never echoes file paths."""
-    phrase = HTTPStatus(status).phrase
+    phrase = reason_phrase(status)
     body = f"{status} {phrase}{': ' + detail if detail else ''}\n".encode()
     headers = (
         header_lines(("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", len(body)))
@@ -115,13 +125,51 @@ def http_date(timestamp: float) -> str:
     return formatdate(timestamp, usegmt=True)
 
 
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
+_MONTH = rf"(?P<month>{'|'.join(_MONTH_NAMES)})"
+_CLOCK = r"(?P<hour>\d\d):(?P<minute>\d\d):(?P<second>\d\d)"
+# RFC 9110 §5.6.7: IMF-fixdate, then the obsolete RFC 850 and asctime forms. The grammar
+# is case-sensitive; email.utils' parser is far more lenient, and a recipient MUST ignore
+# an If-Modified-Since that is not a valid HTTP-date (§13.1.3).
+_HTTP_DATES = [
+    re.compile(pattern, re.ASCII)
+    for pattern in (
+        rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (?P<day>\d\d) {_MONTH} (?P<year>\d{{4}}) {_CLOCK} GMT",
+        rf"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (?P<day>\d\d)-{_MONTH}-(?P<year>\d\d) "
+        rf"{_CLOCK} GMT",
+        rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) {_MONTH} (?P<day>[ \d]\d) {_CLOCK} (?P<year>\d{{4}})",
+    )
+]
+_EPOCH = date(1970, 1, 1)
+
+
 def parse_http_date(value: str) -> int | None:
     """Seconds since the epoch for an HTTP date in any of its three forms, or None."""
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    value = value.strip()
+    for pattern in _HTTP_DATES:
+        match = pattern.fullmatch(value)
+        if match is not None:
+            return _timestamp(match)
+    return None
+
+
+def _timestamp(match: re.Match[str]) -> int | None:
+    year, day = int(match["year"]), int(match["day"])
+    if len(match["year"]) == 2:
+        year = _rfc850_year(year)
+    hour, minute, second = int(match["hour"]), int(match["minute"]), int(match["second"])
+    if hour > 23 or minute > 59 or second > 60:  # 60: a leap second
         return None
-    if parsed.tzinfo is None:
-        # asctime carries no zone, and every HTTP date is UTC (RFC 9110 §5.6.7).
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
+    try:
+        days = (date(year, _MONTHS[match["month"]], day) - _EPOCH).days
+    except ValueError:  # no such day, e.g. 31 Feb
+        return None
+    return days * 86400 + hour * 3600 + minute * 60 + second
+
+
+def _rfc850_year(two_digits: int) -> int:
+    """RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is in the past century."""
+    this_year = time.gmtime().tm_year
+    year = this_year - this_year % 100 + two_digits
+    return year - 100 if year > this_year + 50 else year
