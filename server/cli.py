@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from server.config import ServerConfig
 from server.process import StartupError, start
@@ -38,10 +39,18 @@ def _on_off(text: str) -> bool:
     return text == "on"
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse would print the whole multi-line usage first; --help is one flag away.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` documents every option."""
     variants = "; ".join(f"{v.name}: {v.summary}" for v in VARIANTS.values())
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="python -m server",
         description="A static-file HTTP/1.1 server in interchangeable I/O variants.",
         epilog=f"Variants — {variants}.",

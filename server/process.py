@@ -7,6 +7,8 @@ signals and reaps workers. A failure the user can fix (port in use, bad root) be
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -15,6 +17,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from typing import Self
 
 from server.config import ServerConfig
 from server.listener import open_listener, url_of
@@ -22,6 +25,7 @@ from server.runtime import build_context, serve
 from server.variants import VARIANTS
 
 _READY_TIMEOUT = 30.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class StartupError(Exception):
@@ -41,6 +45,8 @@ def start(config: ServerConfig) -> int:
         raise StartupError(f"variant {variant.name!r} needs the {variant.requires} package")
     if not os.path.isdir(config.root):
         raise StartupError(f"root directory not found: {config.root}")
+    if config.stats_dir is not None and not os.path.isdir(config.stats_dir):
+        raise StartupError(f"stats directory not found: {config.stats_dir}")
     if config.workers == 1:
         listener = _listen(config, config.port, reuse_port=False)
         url = url_of(listener)
@@ -79,6 +85,9 @@ def _supervise(config: ServerConfig) -> int:
     """Start the workers, print the ready line once all listen, stop them on a signal."""
     reservation = _reserve_port(config)
     port = reservation.getsockname()[1]
+    # SIGUSR1's default action kills: ignore it until every worker has its own handler
+    # (forked workers inherit the disposition until their runtime installs one).
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     context = multiprocessing.get_context("fork")  # nothing runs yet: forking is safe
     workers, pipes = [], []
     for _ in range(config.workers):
@@ -88,6 +97,7 @@ def _supervise(config: ServerConfig) -> int:
         child_end.close()
         workers.append(worker)
         pipes.append(parent_end)
+    stop = _StopRequest.install()  # from now on a signal stops the workers, never orphans them
     try:
         _await_workers(pipes)
     except StartupError:
@@ -98,7 +108,8 @@ def _supervise(config: ServerConfig) -> int:
     host = config.host
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     _announce(ready_line(url, config))
-    return _wait_then_stop(workers, config.grace)
+    signal.signal(signal.SIGUSR1, lambda *_: _signal_workers(workers, signal.SIGUSR1))
+    return _wait_then_stop(workers, config.grace, stop)
 
 
 def _reserve_port(config: ServerConfig) -> socket.socket:
@@ -116,12 +127,24 @@ def _reserve_port(config: ServerConfig) -> socket.socket:
 
 
 def _worker_main(config: ServerConfig, port: int, pipe: Connection) -> None:
+    _stop_with_supervisor()
     try:
         listener = _listen(config, port, reuse_port=True)
     except StartupError as error:
         pipe.send(str(error))
         sys.exit(2)
     _serve_in_this_process(config, listener, lambda: pipe.send("ready"))
+
+
+def _stop_with_supervisor() -> None:
+    """Linux: get SIGTERM when the supervisor dies (even by SIGKILL), so no worker is orphaned."""
+    if not sys.platform.startswith("linux"):
+        return
+    supervisor = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _await_workers(pipes: list[Connection]) -> None:
@@ -138,20 +161,41 @@ def _await_workers(pipes: list[Connection]) -> None:
             pending.remove(pipe)
 
 
-def _wait_then_stop(workers: Sequence[multiprocessing.process.BaseProcess], grace: float) -> int:
-    stopping = False
+class _StopRequest:
+    """Set by SIGTERM or SIGINT; the supervisor polls it between waits."""
 
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def __init__(self) -> None:
+        self.requested = False
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    @classmethod
+    def install(cls) -> Self:
+        """A fresh request, installed as the SIGTERM and SIGINT handler."""
+        stop = cls()
+        signal.signal(signal.SIGTERM, stop.handle)
+        signal.signal(signal.SIGINT, stop.handle)
+        return stop
+
+    def handle(self, signum: int, frame: object) -> None:
+        """Signal handler: only record the request."""
+        self.requested = True
+
+
+def _wait_then_stop(
+    workers: Sequence[multiprocessing.process.BaseProcess], grace: float, stop: _StopRequest
+) -> int:
     sentinels = [worker.sentinel for worker in workers]
-    while not stopping and any(worker.is_alive() for worker in workers):
+    while not stop.requested and any(worker.is_alive() for worker in workers):
         multiprocessing.connection.wait(sentinels, timeout=0.5)
     _stop_workers(workers, grace)
     return 0 if all(worker.exitcode == 0 for worker in workers) else 1
+
+
+def _signal_workers(workers: Sequence[multiprocessing.process.BaseProcess], signum: int) -> None:
+    """Hand a signal on to every worker still running (SIGUSR1: write your stats)."""
+    for worker in workers:
+        if worker.pid is not None and worker.exitcode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signum)
 
 
 def _stop_workers(workers: Sequence[multiprocessing.process.BaseProcess], grace: float) -> None:

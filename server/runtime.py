@@ -20,6 +20,10 @@ from server.store import build_store
 
 log = logging.getLogger("staticbench")
 
+# Seconds a shell stops accepting after accept() failed (e.g. out of file descriptors):
+# retrying at once would spin on the still-readable listener and flood the log.
+ACCEPT_RETRY_DELAY = 1.0
+
 
 @dataclass
 class ServerContext:
@@ -33,9 +37,13 @@ class ServerContext:
 
     def write_stats(self) -> None:
         """Hand the counters over (see `server.stats`), if a stats directory was given."""
-        if self.config.stats_dir is not None:
-            cache = "on" if self.config.cache else "off"
+        if self.config.stats_dir is None:
+            return
+        cache = "on" if self.config.cache else "off"
+        try:
             self.stats.write(self.config.stats_dir, self.config.variant, cache)
+        except OSError as error:  # e.g. the directory was removed: never crash the server for it
+            log.error("cannot write stats to %s: %s", self.config.stats_dir, error)
 
     def report_crash(self, where: str, error: BaseException) -> None:
         """One log line for an unexpected error; the server goes on."""

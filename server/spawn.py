@@ -126,7 +126,11 @@ class ServerProcess:
         return process.returncode
 
     def __enter__(self) -> Self:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self._stderr.close()  # __exit__ never runs when __enter__ fails
+            raise
 
     def __exit__(
         self,

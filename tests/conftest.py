@@ -39,18 +39,30 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _skip_if_unavailable(name: str) -> list[pytest.MarkDecorator]:
+    variant = VARIANTS[name]
+    return (
+        [] if variant.available() else [pytest.mark.skip(reason=f"{name} needs {variant.requires}")]
+    )
+
+
 def variant_params() -> list[object]:
     """Every registered variant × cache mode; unavailable variants are skipped, not hidden."""
-    params: list[object] = []
-    for name in VARIANT_NAMES:
-        marks = []
-        if not VARIANTS[name].available():
-            marks.append(pytest.mark.skip(reason=f"{name} needs {VARIANTS[name].requires}"))
-        params.extend(
-            pytest.param((name, cache), id=f"{name}-cache_{cache}", marks=marks)
-            for cache in CACHE_MODES
-        )
-    return params
+    return [
+        pytest.param((name, cache), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name))
+        for name in VARIANT_NAMES
+        for cache in CACHE_MODES
+    ]
+
+
+def each_variant() -> list[object]:
+    """Every registered variant once (default cache); unavailable ones skipped with a reason."""
+    return [pytest.param(name, id=name, marks=_skip_if_unavailable(name)) for name in VARIANT_NAMES]
+
+
+def variant_of(server: ServerProcess) -> str:
+    """The --variant a ServerProcess was started with."""
+    return server.args[server.args.index("--variant") + 1]
 
 
 @pytest.fixture(scope="session", params=variant_params())

@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from server.spawn import ServerProcess
-from tests.conftest import SECRET
+from tests.conftest import SECRET, variant_of
 from tests.rawhttp import connect, exchange, parse_responses, read_until_closed, request
-
-
-def variant_of(server: ServerProcess) -> str:
-    return server.args[server.args.index("--variant") + 1]
 
 
 def needs_keep_alive(server: ServerProcess) -> None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from aiofile import AIOFile
 
 from server.listener import tune_connection
 from server.protocol import ProtocolError, Request, RequestParser
 from server.response import FileSpan, Response, text_response
-from server.runtime import ServerContext
+from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.static import error_response, internal_error
 
 _COPY_CHUNK = 256 * 1024
@@ -39,9 +39,11 @@ class AioServer:
         self.now = self.loop.time()  # coarse clock, advanced by the sweep
         self.native_sendfile = True  # cleared when the loop says it has no sendfile
         self.stopping = False
+        self.quiet_until = 0.0  # accept errors are not logged again before this loop time
 
     async def serve(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully."""
+        self.loop.set_exception_handler(self._on_loop_error)
         stop = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(signum, stop.set)
@@ -52,6 +54,20 @@ class AioServer:
         self.context.on_ready()
         await stop.wait()
         await self._shut_down(server)
+
+    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, details: dict[str, Any]) -> None:
+        """One log line per back-off when accept() fails, not one traceback per attempt.
+
+        Python 3.11's selector loop retries accept() up to `backlog` times on EMFILE and
+        logs every failure (CPython issue 151615); everything else goes to the default.
+        """
+        if "accept" not in str(details.get("message", "")):
+            loop.default_exception_handler(details)
+            return
+        if self.loop.time() >= self.quiet_until:
+            self.quiet_until = self.loop.time() + ACCEPT_RETRY_DELAY
+            error = details.get("exception") or RuntimeError(details.get("message"))
+            self.context.report_crash("accept", error)
 
     def _tick(self) -> None:
         self.now = self.loop.time()

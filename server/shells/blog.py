@@ -17,7 +17,7 @@ import socket
 from server.listener import tune_connection
 from server.protocol import ProtocolError, Request, RequestParser
 from server.response import FileSpan, Response
-from server.runtime import ServerContext
+from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.static import error_response, internal_error
 
 _RECV_SIZE = 64 * 1024
@@ -32,6 +32,8 @@ class BlogServer:
         self.stats = context.stats
         self.loop = asyncio.get_running_loop()
         self.clients: set[asyncio.Task[None]] = set()
+        # Clients that have not sent a byte yet: nothing is in flight, so shutdown drops them.
+        self.silent: dict[socket.socket, asyncio.Task[None]] = {}
 
     async def serve(self) -> None:
         """Accept until SIGINT/SIGTERM, then give open clients the grace period."""
@@ -41,6 +43,8 @@ class BlogServer:
         self.context.on_ready()
         with contextlib.suppress(asyncio.CancelledError):
             await accepting
+        for task in list(self.silent.values()):
+            task.cancel()
         if self.clients:
             _, late = await asyncio.wait(self.clients, timeout=self.config.grace)
             for task in late:
@@ -50,15 +54,26 @@ class BlogServer:
     async def _accept_forever(self) -> None:
         listener = self.context.listener
         while True:
-            client, _ = await self.loop.sock_accept(listener)
-            client.setblocking(False)
-            if len(self.clients) >= self.config.max_connections:
-                self.stats.refused_connections += 1
-                client.close()
+            try:
+                client, _ = await self.loop.sock_accept(listener)
+            except ConnectionAbortedError:
+                continue  # the client gave up before we accepted it
+            except OSError as error:  # e.g. out of file descriptors: keep serving the others
+                self.context.report_crash("accept", error)
+                await asyncio.sleep(ACCEPT_RETRY_DELAY)
                 continue
-            task = self.loop.create_task(self._handle_client(client))
-            self.clients.add(task)
-            task.add_done_callback(self.clients.discard)
+            self._admit(client)
+
+    def _admit(self, client: socket.socket) -> None:
+        client.setblocking(False)
+        if len(self.clients) >= self.config.max_connections:
+            self.stats.refused_connections += 1
+            client.close()
+            return
+        task = self.loop.create_task(self._handle_client(client))
+        self.clients.add(task)
+        self.silent[client] = task
+        task.add_done_callback(self.clients.discard)
 
     async def _handle_client(self, client: socket.socket) -> None:
         """Read one request, send one response, close — whatever happens."""
@@ -72,6 +87,7 @@ class BlogServer:
         except (OSError, TimeoutError):
             pass  # the client went away or stopped reading: nothing to answer
         finally:
+            self.silent.pop(client, None)
             client.close()
 
     async def _respond(self, client: socket.socket) -> Response | None:
@@ -98,6 +114,7 @@ class BlogServer:
             data = await self.loop.sock_recv(client, _RECV_SIZE)
             if not data:
                 return None
+            self.silent.pop(client, None)
             parser.feed(data)
             request = parser.next()
             if request is not None:

@@ -1,9 +1,11 @@
 """Blocking sockets served by a bounded pool of threads.
 
-One selector thread watches the listening socket and every idle keep-alive connection;
-when a connection has bytes, it is handed to a pool thread, which reads, answers with
-blocking calls, and hands the connection back once no request is left half-read. So idle
-connections cost no thread, and a slow client holds at most one thread until a timeout.
+One selector thread watches the listening socket and every connection that is waiting
+for bytes; when a connection has some, it is handed to a pool thread, which reads them,
+answers every complete request with blocking calls, and hands the connection back. So
+idle connections and half-sent heads cost no thread (the selector's sweep enforces the
+head and keep-alive timeouts), and only a client that stops reading holds a thread, until
+the send timeout.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from server.listener import tune_connection
 from server.protocol import ProtocolError, RequestParser
 from server.response import Response, text_response
-from server.runtime import ServerContext
+from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.static import error_response, internal_error
 
 _RECV_SIZE = 64 * 1024
@@ -35,6 +37,7 @@ class Client:
     sock: socket.socket
     parser: RequestParser = field(default_factory=RequestParser)
     last_active: float = field(default_factory=time.monotonic)
+    head_started: float = 0.0  # when the first bytes of the pending request arrived
 
 
 class ThreadedServer:
@@ -54,6 +57,7 @@ class ThreadedServer:
         self.active = 0  # clients held by pool threads
         self.lock = threading.Lock()  # guards `active` and the counters
         self.stopping = False
+        self.accept_resumes_at: float | None = None  # set while accepting is paused
 
     def serve(self) -> None:
         """Run the selector loop until SIGINT/SIGTERM, then shut down gracefully."""
@@ -68,8 +72,9 @@ class ThreadedServer:
         while not self.stopping:
             for key, _ in self.selector.select(timeout=_SWEEP_EVERY):
                 self._on_ready(key.data)
+            self._resume_accepting_when_due()
             if time.monotonic() >= next_sweep:
-                self._close_idle(time.monotonic() - self.config.keepalive_timeout)
+                self._sweep(time.monotonic())
                 next_sweep = time.monotonic() + _SWEEP_EVERY
         self._shut_down()
 
@@ -98,10 +103,22 @@ class ThreadedServer:
                 sock, _ = self.context.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
+            except ConnectionAbortedError:
+                continue  # the client gave up before we accepted it
             except OSError as error:  # e.g. out of file descriptors: keep serving others
                 self.context.report_crash("accept", error)
+                self._pause_accepting()
                 return
             self._admit(sock)
+
+    def _pause_accepting(self) -> None:
+        self.selector.unregister(self.context.listener)
+        self.accept_resumes_at = time.monotonic() + ACCEPT_RETRY_DELAY
+
+    def _resume_accepting_when_due(self) -> None:
+        if self.accept_resumes_at is not None and time.monotonic() >= self.accept_resumes_at:
+            self.accept_resumes_at = None
+            self.selector.register(self.context.listener, selectors.EVENT_READ, "listener")
 
     def _admit(self, sock: socket.socket) -> None:
         if len(self.idle) + self.active >= self.config.max_connections:
@@ -137,17 +154,35 @@ class ThreadedServer:
             else:
                 self._park(client)
 
-    def _close_idle(self, idle_since: float) -> None:
-        for client in [c for c in self.idle.values() if c.last_active < idle_since]:
-            self.selector.unregister(client.sock)
-            del self.idle[client.sock]
-            client.sock.close()
+    def _sweep(self, now: float) -> None:
+        """Close connections past the head timeout (with 408) or the keep-alive timeout."""
+        config = self.config
+        for client in list(self.idle.values()):
+            if client.parser.has_partial_request:
+                if now - client.head_started > config.head_timeout:
+                    late = ProtocolError(408, "request head not received in time")
+                    self._drop(client, error_response(late))
+            elif now - client.last_active > config.keepalive_timeout:
+                self._drop(client)
+
+    def _drop(self, client: Client, farewell: Response | None = None) -> None:
+        """Close a watched connection, first sending `farewell` if it fits without waiting."""
+        self.selector.unregister(client.sock)
+        del self.idle[client.sock]
+        if farewell is not None:
+            client.sock.setblocking(False)  # the selector thread must never block on a client
+            with contextlib.suppress(OSError):
+                client.sock.send(farewell.payload())
+                self._count(response=farewell)
+        client.sock.close()
 
     def _shut_down(self) -> None:
         """Stop accepting, close idle connections, give busy ones the grace period."""
-        self.selector.unregister(self.context.listener)
+        if self.accept_resumes_at is None:
+            self.selector.unregister(self.context.listener)
         self.context.listener.close()
-        self._close_idle(float("inf"))
+        for client in list(self.idle.values()):
+            self._drop(client)
         deadline = time.monotonic() + self.config.grace
         while self.active and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -172,27 +207,26 @@ class ThreadedServer:
                 client.sock.close()
 
     def _serve(self, client: Client) -> bool:
-        """Answer what the client sent; True to keep the connection for another request."""
-        deadline = time.monotonic() + self.config.head_timeout
-        while True:
-            data = self._receive(client, deadline)
-            if data is None:
-                return False
-            client.parser.feed(data)
-            if not self._answer_complete(client):
-                return False
-            if not client.parser.has_partial_request:
-                return True
+        """Answer what the client sent; True to hand the connection back to the selector.
 
-    def _receive(self, client: Client, deadline: float) -> bytes | None:
-        """Bytes from the client; None when it closed, failed, or missed the head deadline."""
-        client.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        One read per turn, never a wait for the rest of a head: slow senders must not be
+        able to occupy every thread of the pool.
+        """
+        data = self._receive(client)
+        if data is None:
+            return False
+        if not client.parser.has_partial_request:
+            client.head_started = time.monotonic()
+        client.parser.feed(data)
+        return self._answer_complete(client)
+
+    def _receive(self, client: Client) -> bytes | None:
+        """The bytes the selector saw arrive (maybe none after all); None once it closed."""
+        client.sock.setblocking(False)
         try:
             data = client.sock.recv(_RECV_SIZE)
-        except TimeoutError:
-            late = ProtocolError(408, "request head not received in time")
-            self._send(client, error_response(late))
-            return None
+        except BlockingIOError:
+            return b""
         except OSError:
             return None
         return data or None

@@ -1,0 +1,196 @@
+"""The perf bench's parts that can be checked without a long run.
+
+wrk output parsing against real captured outputs (tests/fixtures/wrk_latency*.txt), the
+nginx config it generates (and a real nginx started on it), the original blog server,
+and that every error wrk counted reaches the printed tables.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.nginx import NginxServer, find_nginx, nginx_config
+from bench.proc import PinnedProcess, free_port
+from bench.render import render, table
+from bench.results import LoadRow, Report, close_assessment, keepalive_assessment, to_json
+from bench.wrk import WrkError, find_wrk, parse_wrk, run_wrk, wrk_command
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+STATIC = Path(__file__).resolve().parent.parent / "static"
+FIXTURE_NAMES = ("wrk_latency.txt", "wrk_latency_errors.txt", "wrk_latency_non2xx.txt")
+SETTINGS = {"duration": 2.0, "connections": 50}
+NGINX = find_nginx()
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt install nginx)")
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+# -- wrk output ----------------------------------------------------------------------------
+
+
+def test_clean_keepalive_run_is_parsed_exactly() -> None:
+    result = parse_wrk(fixture("wrk_latency.txt"))
+    assert result.requests == 56454
+    assert result.seconds == pytest.approx(2.0)
+    assert result.requests_per_s == pytest.approx(28156.88)
+    assert result.percentiles_ms == pytest.approx({50.0: 1.17, 75.0: 2.57, 90.0: 4.18, 99.0: 26.4})
+    assert (result.p50_ms, result.p99_ms) == pytest.approx((1.17, 26.4))
+    assert result.errors == 0
+
+
+def test_socket_errors_are_counted_and_units_converted() -> None:
+    # The original blog server under Connection: close: microseconds and seconds mixed.
+    result = parse_wrk(fixture("wrk_latency_errors.txt"))
+    assert result.requests == 7050
+    assert result.seconds == pytest.approx(3.1)
+    assert result.p50_ms == pytest.approx(0.315)
+    assert result.p99_ms == pytest.approx(1110.0)
+    assert (result.connect_errors, result.read_errors) == (0, 7050)
+    assert (result.write_errors, result.timeout_errors) == (0, 0)
+    assert result.socket_errors == result.errors == 7050
+
+
+def test_non_2xx_3xx_responses_are_errors() -> None:
+    result = parse_wrk(fixture("wrk_latency_non2xx.txt"))
+    assert result.non_2xx_3xx == 46029
+    assert result.socket_errors == 0
+    assert result.errors == 46029
+
+
+def test_output_without_latency_distribution_is_refused() -> None:
+    lines = fixture("wrk_latency.txt").splitlines()
+    without = "\n".join(line for line in lines if "%" not in line or "Stdev" in line)
+    with pytest.raises(WrkError, match="--latency"):
+        parse_wrk(without)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "unable to connect to 127.0.0.1:1 Connection refused\n", "Usage: wrk <options> <url>\n"],
+)
+def test_output_without_a_result_is_refused(text: str) -> None:
+    with pytest.raises(WrkError, match="Requests/sec"):
+        parse_wrk(text)
+
+
+def test_wrk_command_has_one_thread_latency_and_headers() -> None:
+    command = wrk_command(
+        "wrk", "http://127.0.0.1:1/x", duration=10, connections=50, headers=["Connection: close"]
+    )
+    assert command == [
+        "wrk", "-t1", "-c50", "-d10s", "--latency", "-H", "Connection: close",
+        "http://127.0.0.1:1/x",
+    ]  # fmt: skip
+
+
+# -- nginx ---------------------------------------------------------------------------------
+
+
+def test_nginx_config_keeps_everything_in_its_directory(tmp_path: Path) -> None:
+    text = nginx_config(STATIC, 8123, tmp_path, Path("/etc/nginx/mime.types"))
+    for line in (
+        "daemon off;",
+        "worker_processes 1;",
+        f"pid {tmp_path / 'nginx.pid'};",
+        f"error_log {tmp_path / 'error.log'} warn;",
+        "access_log off;",
+        "listen 127.0.0.1:8123;",
+        f"root {STATIC};",
+        "include /etc/nginx/mime.types;",
+    ):
+        assert line in text
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        assert f"{kind}_temp_path {tmp_path / kind};" in text
+
+
+def test_nginx_config_without_mime_types_file_still_types_html(tmp_path: Path) -> None:
+    text = nginx_config(STATIC, 8123, tmp_path, None)
+    assert "include" not in text
+    assert "text/html html;" in text
+
+
+@needs_nginx
+def test_real_nginx_serves_the_page_and_is_stopped() -> None:
+    assert NGINX is not None
+    with NginxServer(NGINX, STATIC) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", "/index.html")
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        pid, workdir = server.pid, server.workdir
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "text/html"
+    assert body == (STATIC / "index.html").read_bytes()
+    assert not workdir.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+@pytest.mark.slow
+@needs_nginx
+@pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed (apt install wrk)")
+def test_a_short_real_wrk_run_against_nginx_parses() -> None:
+    wrk, nginx = find_wrk(), NGINX
+    assert wrk is not None
+    assert nginx is not None
+    with NginxServer(nginx, STATIC) as server:
+        result = run_wrk(wrk, server.url + "/index.html", duration=1, connections=4)
+    assert result.requests > 0
+    assert result.errors == 0
+
+
+# -- the original blog server ----------------------------------------------------------------
+
+
+def test_original_blog_server_answers_without_content_length() -> None:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", str(STATIC)]
+    with (
+        PinnedProcess(argv, port, cwd=str(STATIC.parent)),
+        socket.create_connection(("127.0.0.1", port), timeout=5) as conn,
+    ):
+        conn.sendall(b"GET /missing.html HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = b""
+        while chunk := conn.recv(65536):
+            response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")  # its 404 is a 200, as in the post
+    assert b"content-length" not in head.lower()
+    assert body == (STATIC / "not_found.html").read_bytes()
+
+
+# -- results and rendering -------------------------------------------------------------------
+
+
+def test_errors_and_verdicts_reach_the_printed_tables() -> None:
+    ok, errors, non_2xx = (parse_wrk(fixture(name)) for name in FIXTURE_NAMES)
+    report = Report(machine={"cpu": "test"}, versions={}, settings=SETTINGS)
+    report.keepalive += [LoadRow("nginx", ok), LoadRow("asyncio", non_2xx, server_core=0.5)]
+    report.close += [LoadRow("original", errors), LoadRow("blog", ok)]
+    text = render(report)
+    assert "non-2xx/3xx 46029" in text
+    assert "read 7050" in text
+    assert "50%" in text  # how busy asyncio's core was
+    # asyncio: 22929.19 / 28156.88 = 0.81 of nginx >= 0.5; blog: 28156.88 / 2273.90 >= 3
+    ratio, target, outcome = keepalive_assessment(report, report.keepalive[1])
+    assert ratio == pytest.approx(0.8143, abs=1e-4)
+    assert (target, outcome) == (0.5, "PASS")
+    assert close_assessment(report, report.close[1])[2] == "PASS"
+    assert to_json(report)["keepalive"][1]["wrk"]["errors"] == 46029
+
+
+def test_table_aligns_columns() -> None:
+    lines = table(["server", "req/s"], [["nginx", "1"], ["uvloop", "12,345"]]).splitlines()
+    assert lines == ["server   req/s", "------  ------", "nginx        1", "uvloop  12,345"]
