@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.nginx import NginxServer, find_nginx, nginx_config
+from bench.perf.render import render, table
+from bench.perf.verdicts import LoadRow, Report, close_assessment, keepalive_assessment, to_json
 from bench.proc import PinnedProcess, free_port
-from bench.render import render, table
-from bench.results import LoadRow, Report, close_assessment, keepalive_assessment, to_json
 from bench.wrk import WrkError, find_wrk, parse_wrk, run_wrk, wrk_command
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

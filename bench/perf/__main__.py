@@ -1,0 +1,258 @@
+"""`python -m bench.perf`: speed and memory of every variant against nginx, one run.
+
+It only moves processes: start a server pinned to one core, warm it up, run wrk pinned
+to the other, measure RSS and idle connections, always stop the server by its PID. What
+it cannot run (no nginx, no wrk, a missing variant) it skips and says so. Results go to
+`bench.perf.verdicts`; `bench.perf.render` prints them. Exit 0 when it ran (a MISS is a finding,
+not a failure), 2 for bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from bench.machine import machine_info, versions
+from bench.nginx import NginxServer, find_nginx
+from bench.perf.memory import measure_memory, raise_nofile
+from bench.perf.render import render
+from bench.perf.verdicts import IDLE_CONNECTIONS, LoadRow, Report, to_json
+from bench.proc import ChildStartError, CoreBusy, PinnedProcess, free_port
+from bench.wrk import WrkError, find_wrk, run_wrk
+from server.spawn import ServerProcess, ServerStartError
+from server.variants import VARIANTS, available_variants
+
+PROJECT = Path(__file__).resolve().parents[2]
+STATIC = PROJECT / "static"
+PAGE = "/index.html"
+WARMUP_SECONDS = 1
+CLOSE = ("Connection: close",)
+
+
+class Running(Protocol):
+    """What the bench needs of any started server."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+
+
+Starter = Callable[[], AbstractContextManager[Running]]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The parsed command line."""
+
+    duration: int
+    connections: int
+    server_cpus: list[int] | None
+    load_cpus: list[int] | None
+    variants: list[str]
+    skip_nginx: bool
+    json_path: Path | None
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            kind_name = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"not {kind_name}: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
+
+def _variant_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown variant(s) {unknown}; known: {list(VARIANTS)}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; `--help` documents every option."""
+    parser = argparse.ArgumentParser(prog="python -m bench.perf", description=__doc__)
+    add = parser.add_argument
+    add("--duration", type=_positive(int), default=10, help="whole seconds per run (default 10)")
+    add("--quick", action="store_true", help="3 s per run (overrides --duration)")
+    add("--connections", type=_positive(int), default=50, help="wrk connections (default 50)")
+    add("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
+    add("--load-cpu", type=int, default=1, help="CPU for wrk and this process (default 1)")
+    add("--variants", type=_variant_list, default=None, help="comma list (default: all here)")
+    add("--skip-nginx", action="store_true", help="do not measure nginx")
+    add("--json", type=Path, default=None, help="also write the results as JSON here")
+    return parser
+
+
+def parse_options(argv: Sequence[str] | None) -> tuple[Options, list[str]]:
+    """Options plus notes on what the machine changed; bad values exit 2 via argparse."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    notes: list[str] = []
+    allowed = sorted(os.sched_getaffinity(0))
+    server_cpus: list[int] | None = [args.server_cpu]
+    load_cpus: list[int] | None = [args.load_cpu]
+    if len(allowed) < 2:
+        server_cpus = load_cpus = None
+        notes.append(
+            f"only one CPU ({allowed}) available: nothing pinned, server and load share it"
+        )
+    elif args.server_cpu not in allowed or args.load_cpu not in allowed:
+        parser.error(f"--server-cpu/--load-cpu must be among the CPUs available: {allowed}")
+    elif args.server_cpu == args.load_cpu:
+        parser.error("--server-cpu and --load-cpu must differ")
+    if args.json is not None and not args.json.parent.is_dir():
+        parser.error(f"--json: directory not found: {args.json.parent}")
+    options = Options(
+        duration=3 if args.quick else int(args.duration),
+        connections=int(args.connections),
+        server_cpus=server_cpus,
+        load_cpus=load_cpus,
+        variants=args.variants or list(VARIANTS),
+        skip_nginx=args.skip_nginx,
+        json_path=args.json,
+    )
+    return options, notes
+
+
+def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
+    """An empty report carrying machine, versions and settings."""
+    settings: dict[str, Any] = {"duration": options.duration, "connections": options.connections,
+                                "server_cpus": options.server_cpus, "load_cpus": options.load_cpus,
+                                "warmup": WARMUP_SECONDS, "page": PAGE}  # fmt: skip
+    return Report(machine_info(PROJECT), versions(wrk, nginx), settings)
+
+
+def ours(variant: str, cpus: list[int] | None) -> ServerProcess:
+    """Our server, cache on; idle connections kept 60 s so the idle-memory probe sees them."""
+    args = ["--variant", variant, "--cache", "on", "--root", str(STATIC),
+            "--keepalive-timeout", "60"]  # fmt: skip
+    return ServerProcess(args, cpus=cpus)
+
+
+def original(cpus: list[int] | None) -> PinnedProcess:
+    """The original blog post's server on a free port."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", str(STATIC)]
+    return PinnedProcess(argv, port, cpus=cpus, cwd=str(PROJECT))
+
+
+def load(wrk: str, options: Options, server: Running, name: str, close: bool) -> LoadRow:
+    """Warm up (not counted), then one measured wrk run, noting how busy both cores were."""
+    cpus = options.load_cpus
+    measure = partial(run_wrk, wrk, server.url + PAGE, connections=options.connections,
+                      headers=CLOSE if close else (), cpus=cpus)  # fmt: skip
+    try:
+        measure(duration=WARMUP_SECONDS)
+        with CoreBusy(options.server_cpus) as server_core, CoreBusy(cpus) as load_core:
+            result = measure(duration=options.duration)
+    except WrkError as error:
+        return LoadRow(name, None, f"wrk failed: {error}")
+    return LoadRow(name, result, server_core=server_core.busy, load_core=load_core.busy)
+
+
+@contextmanager
+def serving(name: str, start: Starter, rows: list[LoadRow]) -> Iterator[Running | None]:
+    """The started server (always stopped after), or None with a row saying why it is not."""
+    with ExitStack() as stack:
+        try:
+            server: Running | None = stack.enter_context(start())
+        except (ServerStartError, ChildStartError) as error:
+            rows.append(LoadRow(name, None, f"did not start: {error}"))
+            server = None
+        yield server
+
+
+def skipped(options: Options, wrk: str | None, nginx: str | None, here: set[str]) -> list[str]:
+    """One note per thing this run cannot measure, with the reason."""
+    notes = [f"skipped variant {name}: needs {VARIANTS[name].requires}"
+             for name in options.variants if name not in here]  # fmt: skip
+    if wrk is None:
+        notes.append("skipped both throughput tables: wrk is not installed")
+    if options.skip_nginx:
+        notes.append("skipped nginx: --skip-nginx")
+    elif nginx is None:
+        notes.append("skipped nginx: not installed (no nginx on PATH or in /usr/sbin)")
+    return notes
+
+
+def run(options: Options, report: Report, wrk: str | None, nginx: str | None) -> None:
+    """Every measurement the tools and variants here allow, in one pass."""
+    here = set(available_variants())
+    report.notes += skipped(options, wrk, nginx, here)
+    variants = [name for name in options.variants if name in here]
+    cpus, rows = options.server_cpus, report.keepalive
+    if wrk and nginx:
+        with serving("nginx", partial(NginxServer, nginx, STATIC, cpus=cpus), rows) as server:
+            if server:
+                rows.append(load(wrk, options, server, "nginx", close=False))
+    for name in variants:
+        with serving(name, partial(ours, name, cpus), rows) as server:
+            if server and wrk:
+                rows.append(load(wrk, options, server, name, close=False))
+            if server:
+                no_load = "" if wrk else "RSS without a load run (no wrk)"
+                report.memory.append(measure_memory(server.pid, server.url, name, no_load))
+    if wrk:
+        close_rows(options, report, wrk, nginx, "blog" in variants)
+
+
+def close_rows(options: Options, report: Report, wrk: str, nginx: str | None, blog: bool) -> None:
+    """Connection: close on every request: the original design, our blog, nginx."""
+    cpus, rows = options.server_cpus, report.close
+    starters: list[tuple[str, Starter]] = [("original", partial(original, cpus))]
+    if blog:
+        starters.append(("blog", partial(ours, "blog", cpus)))
+    if nginx:
+        starters.append(("nginx", partial(NginxServer, nginx, STATIC, cpus=cpus)))
+    for name, start in starters:
+        with serving(name, start, rows) as server:
+            if server:
+                rows.append(load(wrk, options, server, name, close=True))
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds every `with`: servers and wrk get stopped
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, measure, print (and write JSON); 0 when it ran."""
+    options, notes = parse_options(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    wrk = find_wrk()
+    nginx = None if options.skip_nginx else find_nginx()
+    report = new_report(options, wrk, nginx)
+    report.notes.extend(notes)
+    raise_nofile(IDLE_CONNECTIONS + 1024)  # children inherit it: the server needs it too
+    if options.load_cpus:
+        os.sched_setaffinity(0, options.load_cpus)  # keep this process off the server's core
+    try:
+        run(options, report, wrk, nginx)
+    except KeyboardInterrupt:
+        print("interrupted: every server and wrk started was stopped", file=sys.stderr)
+        return 130
+    print(render(report), flush=True)
+    if options.json_path is not None:
+        options.json_path.write_text(json.dumps(to_json(report), indent=2) + "\n", "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""Plain-text tables for a perf `Report`: it only reads results, it never measures.
+
+Right-aligned numbers, left-aligned names, one blank line between sections, footnotes
+under the table they explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.perf.verdicts import (
+    CLOSE_TARGET,
+    IDLE_CONNECTIONS,
+    IDLE_LIMIT_MB,
+    IDLE_TARGETED,
+    NONE,
+    RSS_LIMIT_MB,
+    LoadRow,
+    MemoryRow,
+    Report,
+    close_assessment,
+    keepalive_assessment,
+    verdict,
+)
+
+CORE_NOTE = (
+    "srv/wrk core: how busy the server's and wrk's pinned cores were during the run (all\n"
+    "  processes and kernel network work). The side near 100% set the pace; when wrk's core\n"
+    "  is the full one, the ratio to nginx understates the gap."
+)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Aligned columns: the first left-aligned, the others right-aligned."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = (str(cell) for cell in cells)
+        parts = [first.ljust(widths[0])]
+        parts += [cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def _num(value: float | None, spec: str, suffix: str = "") -> str:
+    return NONE if value is None else f"{value:{spec}}{suffix}"
+
+
+def _errors(row: LoadRow) -> str:
+    result = row.result
+    if result is None:
+        return NONE
+    if result.errors == 0:
+        return "0"
+    kinds = [
+        ("connect", result.connect_errors),
+        ("read", result.read_errors),
+        ("write", result.write_errors),
+        ("timeout", result.timeout_errors),
+        ("non-2xx/3xx", result.non_2xx_3xx),
+    ]
+    return ", ".join(f"{name} {count}" for name, count in kinds if count)
+
+
+def _one_line(note: str, limit: int = 120) -> str:
+    """The last line of a (possibly multi-line) reason, shortened: tables stay readable."""
+    lines = [line.strip() for line in note.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    return last if len(last) <= limit else last[: limit - 1] + "…"
+
+
+def _load_cells(row: LoadRow, assessed: tuple[float | None, float | None, str]) -> list[str]:
+    value, target, outcome = assessed
+    result = row.result
+    if result is None:
+        return [row.server, *[NONE] * 8, f"skipped: {_one_line(row.note)}"]
+    server_core = None if row.server_core is None else row.server_core * 100
+    load_core = None if row.load_core is None else row.load_core * 100
+    return [
+        row.server,
+        f"{result.requests_per_s:,.0f}",
+        f"{result.p50_ms:.2f} ms",
+        f"{result.p99_ms:.2f} ms",
+        _errors(row),
+        _num(server_core, ".0f", "%"),
+        _num(load_core, ".0f", "%"),
+        _num(value, ".2f", "×"),
+        _num(target, "g", "×"),
+        outcome,
+    ]
+
+
+def keepalive_table(report: Report) -> str:
+    """Keep-alive throughput against nginx."""
+    settings = report.settings
+    title = (f"Keep-alive: wrk -t1 -c{settings['connections']} -d{settings['duration']:g}s "
+             f"GET /index.html (cache on)")  # fmt: skip
+    headers = [
+        "server",
+        "req/s",
+        "p50",
+        "p99",
+        "errors",
+        "srv core",
+        "wrk core",
+        "vs nginx",
+        "target",
+        "verdict",
+    ]
+    rows = [_load_cells(row, keepalive_assessment(report, row)) for row in report.keepalive]
+    return f"{title}\n{table(headers, rows)}\n{CORE_NOTE}"
+
+
+def close_table(report: Report) -> str:
+    """Close-per-request throughput against the original post's design."""
+    server, reference, target = CLOSE_TARGET
+    settings = report.settings
+    title = (f"Connection: close on every request: wrk -t1 -c{settings['connections']} "
+             f"-d{settings['duration']:g}s -H 'Connection: close' GET /index.html")  # fmt: skip
+    headers = ["server", "req/s", "p50", "p99", "errors", "srv core", "wrk core",
+               f"vs {reference}", "target", "verdict"]  # fmt: skip
+    rows = [_load_cells(row, close_assessment(report, row)) for row in report.close]
+    notes = [
+        f"target: {server} >= {target:g}x {reference}.",
+        f"{reference}: the original blog post's server (bench/original_blog.py): listen(1), no",
+        "  Content-Length. Its read errors ARE that missing Content-Length: wrk can only end such",
+        "  a response at the server's close and counts each one as a read error. wrk also opens",
+        "  one spare connection per such response and closes it unused, which the original answers",
+        "  with a logged traceback: its figure here is a lower bound (locust gets ~1.6x more).",
+    ]
+    return f"{title}\n{table(headers, rows)}\n" + "\n".join(notes)
+
+
+def _memory_cells(row: MemoryRow) -> list[str]:
+    targeted = row.server in IDLE_TARGETED
+    delta = row.idle_delta_mb
+    idle_verdict = verdict(delta, IDLE_LIMIT_MB if targeted else None, at_most=True)
+    if delta is not None and not targeted:
+        idle_verdict = "info"
+    return [row.server, f"{row.rss_mb:.1f} MB", verdict(row.rss_mb, RSS_LIMIT_MB, at_most=True),
+            f"{row.idle_held}/{row.idle_opened}", _num(delta, ".1f", " MB"),
+            _num(row.per_connection_kb, ".1f", " kB"), idle_verdict, row.note]  # fmt: skip
+
+
+def memory_table(report: Report) -> str:
+    """RSS after load and the cost of idle keep-alive connections."""
+    title = (f"Memory (RSS of the server's process tree; limits: < {RSS_LIMIT_MB:g} MB after "
+             f"load, < {IDLE_LIMIT_MB:g} MB for {IDLE_CONNECTIONS:,} idle keep-alive "
+             "connections, asyncio and uvloop)")  # fmt: skip
+    headers = ["server", "RSS", "verdict", "idle held", "idle +RSS", "per conn", "verdict", "note"]
+    rows = [_memory_cells(row) for row in report.memory]
+    return f"{title}\n{table(headers, rows)}"
+
+
+def header(report: Report) -> str:
+    """One line of machine, one of versions, one of pinning."""
+    machine = ", ".join(f"{key} {value}" for key, value in report.machine.items())
+    versions = ", ".join(f"{key} {value}" for key, value in report.versions.items())
+    return f"machine: {machine}\nversions: {versions}"
+
+
+def render(report: Report) -> str:
+    """The whole report as text."""
+    sections = [header(report)]
+    if report.keepalive:
+        sections.append(keepalive_table(report))
+    if report.close:
+        sections.append(close_table(report))
+    if report.memory:
+        sections.append(memory_table(report))
+    if report.notes:
+        sections.append("\n".join(f"note: {note}" for note in report.notes))
+    return "\n\n".join(sections)

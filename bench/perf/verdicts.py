@@ -1,0 +1,169 @@
+"""The perf benchmark's results: a data model with its targets, and its JSON form.
+
+It owns what was measured (rows), the targets from the issue and the pure verdicts derived
+from them. It neither measures nor formats text; `bench.perf.render` reads these objects and
+`to_json` gives the same content as a versioned, self-describing record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench.wrk import WrkResult
+
+SCHEMA = "staticbench.perf/1"
+MB = 1_000_000
+# Issue targets: keep-alive req/s as a fraction of nginx's (one worker, one core).
+KEEPALIVE_TARGETS: dict[str, float] = {"uvloop": 0.6, "asyncio": 0.5, "threaded": 0.1}
+# Close-per-request: our blog variant against the original post's design.
+CLOSE_TARGET = ("blog", "original", 3.0)
+RSS_LIMIT_MB = 60.0
+IDLE_CONNECTIONS = 1000
+IDLE_LIMIT_MB = 30.0
+IDLE_TARGETED = frozenset({"asyncio", "uvloop"})
+
+PASS, MISS, NONE = "PASS", "MISS", "—"
+
+
+def verdict(value: float | None, target: float | None, *, at_most: bool = False) -> str:
+    """PASS/MISS against a target, '—' when there is no target or no value."""
+    if value is None or target is None:
+        return NONE
+    ok = value < target if at_most else value >= target
+    return PASS if ok else MISS
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRow:
+    """One server under one wrk load; `result` is None when it could not be measured.
+
+    `server_core`/`load_core`: busy share (0–1) of the server's and of wrk's pinned cores
+    during the measured run, None when nothing was pinned.
+    """
+
+    server: str
+    result: WrkResult | None
+    note: str = ""
+    server_core: float | None = None
+    load_core: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRow:
+    """RSS of one variant's process tree after load, and what idle connections added."""
+
+    server: str
+    rss_bytes: int
+    idle_opened: int
+    idle_held: int
+    idle_delta_bytes: int | None
+    note: str = ""
+
+    @property
+    def rss_mb(self) -> float:
+        """RSS after load, in MB (10^6 bytes)."""
+        return self.rss_bytes / MB
+
+    @property
+    def idle_delta_mb(self) -> float | None:
+        """RSS added by the idle connections, in MB; None when none stayed open."""
+        return None if self.idle_delta_bytes is None else self.idle_delta_bytes / MB
+
+    @property
+    def per_connection_kb(self) -> float | None:
+        """RSS added per idle connection held, in kB."""
+        if self.idle_delta_bytes is None or not self.idle_held:
+            return None
+        return self.idle_delta_bytes / self.idle_held / 1000
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything one `python -m bench.perf` run found, plus how and where it ran."""
+
+    machine: dict[str, str]
+    versions: dict[str, str]
+    settings: dict[str, Any]
+    keepalive: list[LoadRow] = field(default_factory=list)
+    close: list[LoadRow] = field(default_factory=list)
+    memory: list[MemoryRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def rate_of(rows: list[LoadRow], server: str) -> float | None:
+    """Requests/s of `server` in `rows`, None when absent or unmeasured."""
+    for row in rows:
+        if row.server == server and row.result is not None:
+            return row.result.requests_per_s
+    return None
+
+
+def ratio(row: LoadRow, reference: float | None) -> float | None:
+    """The row's requests/s divided by the reference's, when both exist."""
+    if row.result is None or not reference:
+        return None
+    return row.result.requests_per_s / reference
+
+
+def keepalive_assessment(report: Report, row: LoadRow) -> tuple[float | None, float | None, str]:
+    """(ratio to nginx, target, verdict) for a keep-alive row."""
+    value = ratio(row, rate_of(report.keepalive, "nginx"))
+    target = KEEPALIVE_TARGETS.get(row.server)
+    return value, target, verdict(value, target)
+
+
+def close_assessment(report: Report, row: LoadRow) -> tuple[float | None, float | None, str]:
+    """(ratio to the original design, target, verdict) for a close-per-request row."""
+    server, reference, target = CLOSE_TARGET
+    value = ratio(row, rate_of(report.close, reference))
+    goal = target if row.server == server else None
+    return value, goal, verdict(value, goal)
+
+
+def _load_json(report: Report, row: LoadRow, close: bool) -> dict[str, Any]:
+    assess = close_assessment if close else keepalive_assessment
+    value, target, outcome = assess(report, row)
+    measured = asdict(row.result) if row.result is not None else None
+    if row.result is not None and measured is not None:  # JSON object keys must be strings
+        measured["percentiles_ms"] = {f"{p:g}": v for p, v in measured["percentiles_ms"].items()}
+        measured["errors"] = row.result.errors
+    return {"server": row.server, "wrk": measured, "server_core": row.server_core,
+            "load_core": row.load_core, "ratio": value,
+            "target": target, "verdict": _json_verdict(outcome), "note": row.note}  # fmt: skip
+
+
+def _json_verdict(outcome: str) -> str | None:
+    return None if outcome == NONE else outcome
+
+
+def _memory_json(row: MemoryRow) -> dict[str, Any]:
+    targeted = row.server in IDLE_TARGETED
+    return {
+        **asdict(row),
+        "rss_verdict": _json_verdict(verdict(row.rss_mb, RSS_LIMIT_MB, at_most=True)),
+        "idle_verdict": _json_verdict(
+            verdict(row.idle_delta_mb, IDLE_LIMIT_MB if targeted else None, at_most=True)
+        ),
+    }
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The report as plain JSON data, verdicts included, tagged with its schema."""
+    return {
+        "schema": SCHEMA,
+        "machine": report.machine,
+        "versions": report.versions,
+        "settings": report.settings,
+        "targets": {
+            "keepalive_ratio_to_nginx": KEEPALIVE_TARGETS,
+            "close_ratio_blog_to_original": CLOSE_TARGET[2],
+            "rss_limit_mb": RSS_LIMIT_MB,
+            "idle_connections": IDLE_CONNECTIONS,
+            "idle_limit_mb": IDLE_LIMIT_MB,
+        },
+        "keepalive": [_load_json(report, row, close=False) for row in report.keepalive],
+        "close": [_load_json(report, row, close=True) for row in report.close],
+        "memory": [_memory_json(row) for row in report.memory],
+        "notes": report.notes,
+    }

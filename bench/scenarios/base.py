@@ -1,0 +1,63 @@
+"""What every scenario shares: the demo site's expected answers and how a reply is checked.
+
+Imported only inside locust processes (it imports locust, which patches with gevent).
+A wrong status or a body of the wrong length is a failure, never a silent success.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from locust import FastHttpUser, constant, events
+from locust.env import Environment
+
+SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[2] / "static"))
+PAGE = "/index.html"
+NOT_FOUND_PAGE = "not_found.html"
+
+
+def size_of(path: str) -> int:
+    """The size of a demo-site file as served (the site is deterministic)."""
+    return (SITE / path.lstrip("/")).stat().st_size
+
+
+class StaticUser(FastHttpUser):
+    """A closed-loop client: no think time, so N users keep N requests in flight."""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def expect(
+        self,
+        path: str,
+        status: int,
+        length: int,
+        *,
+        headers: dict[str, str] | None = None,
+        name: str | None = None,
+    ) -> dict[str, str]:
+        """GET `path`; a failure unless the status and body length are as expected."""
+        with self.client.get(
+            path, headers=headers, name=name or path, catch_response=True
+        ) as response:
+            got = len(response.content or b"")
+            if response.status_code != status:
+                response.failure(f"expected {status}, got {response.status_code}")
+            elif got != length:
+                response.failure(f"expected {length} body bytes, got {got}")
+            else:
+                response.success()
+            return dict(response.headers or {})
+
+
+@events.init.add_listener
+def _reset_after_warmup(environment: Environment, **_: object) -> None:
+    """Forget the first STATICBENCH_WARMUP seconds, so the measured window starts warm."""
+    warmup = float(os.environ.get("STATICBENCH_WARMUP", "0"))
+    runner = environment.runner
+    if warmup <= 0 or runner is None or environment.parsed_options is None:
+        return
+    import gevent
+
+    gevent.spawn_later(warmup, runner.stats.reset_all)

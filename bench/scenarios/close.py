@@ -1,0 +1,13 @@
+"""`close`: the 1 KiB page with `Connection: close` — one request per connection, as in the post."""
+
+from locust import task
+
+from bench.scenarios.base import PAGE, StaticUser, size_of
+
+
+class ClosePerRequest(StaticUser):
+    """Every request opens and closes its own connection."""
+
+    @task
+    def page(self) -> None:
+        self.expect(PAGE, 200, size_of(PAGE), headers={"Connection": "close"})

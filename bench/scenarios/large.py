@@ -1,0 +1,15 @@
+"""`large`: the ~1 MiB file — bandwidth and the send path (sendfile or copy)."""
+
+from locust import task
+
+from bench.scenarios.base import StaticUser, size_of
+
+LARGE = "/generated/1m.bin"
+
+
+class LargeFile(StaticUser):
+    """GET the 1 MiB file on a persistent connection."""
+
+    @task
+    def large(self) -> None:
+        self.expect(LARGE, 200, size_of(LARGE))
