@@ -119,7 +119,7 @@ class NginxServer:
         """Stop nginx (SIGTERM: fast shutdown) and remove the temporary directory."""
         try:
             if self._child is not None:
-                self._child.stop()
+                self._child.close()
         finally:
             self._workdir.cleanup()
 

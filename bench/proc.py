@@ -1,29 +1,23 @@
-"""Child processes for the bench that are not `python -m server`: nginx, the original blog.
+"""Processes the bench measures that are not `python -m server`: nginx, the original blog.
 
-It owns starting a command pinned to CPUs, waiting until a real HTTP request succeeds
-(failing fast with the child's stderr if it dies), stopping it by its PID, and measuring
-the RSS of a process tree and how busy a set of cores was. It never kills anything it did not start.
+It adds to `server.spawn.ChildProcess` readiness by a real HTTP request, and measures the
+RSS of a process tree and how busy a set of cores was. It never kills what it did not start.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Self
 
 import psutil
 
+from server.spawn import ChildProcess, ChildStartError
+
+__all__ = ["ChildStartError", "CoreBusy", "PinnedProcess", "free_port", "http_status", "tree_rss"]
+
 _GET = "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-
-
-class ChildStartError(RuntimeError):
-    """The child exited or never answered an HTTP request."""
 
 
 def free_port() -> int:
@@ -85,8 +79,8 @@ class CoreBusy:
             self.busy = max(0.0, min(1.0, 1.0 - idle / wall))
 
 
-class PinnedProcess:
-    """A command pinned to CPUs, ready once `port` answers GET; stopped by its PID."""
+class PinnedProcess(ChildProcess):
+    """A command (nginx, the original blog server) ready once `port` answers a GET."""
 
     def __init__(
         self,
@@ -97,100 +91,20 @@ class PinnedProcess:
         ready_timeout: float = 15.0,
         cwd: str | None = None,
     ) -> None:
-        self.argv = list(argv)
+        super().__init__(argv, ready_timeout=ready_timeout, cpus=cpus, cwd=cwd)
         self.port = port
-        self.cpus = list(cpus) if cpus else None
-        self.ready_timeout = ready_timeout
-        self.cwd = cwd
-        self.process: subprocess.Popen[bytes] | None = None
-        # A file, not a pipe: a chatty child must never block on a full pipe.
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
-
-    @property
-    def pid(self) -> int:
-        """The child's process id."""
-        assert self.process is not None
-        return self.process.pid
 
     @property
     def url(self) -> str:
         """Base URL of the child."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Self:
-        """Start the child and wait for a real HTTP answer; raises ChildStartError."""
-        self.process = subprocess.Popen(
-            self.argv,
-            cwd=self.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-            preexec_fn=self._pin if self.cpus else None,
-        )
-        try:
-            self._await_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _pin(self) -> None:
-        assert self.cpus is not None
-        os.sched_setaffinity(0, self.cpus)
-
-    def _await_ready(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + self.ready_timeout
+    def _await_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ChildStartError(f"{self.argv[0]} exited: {self.stderr()}")
+            self._fail_if_exited()
             try:
                 http_status(self.port)
                 return
             except (OSError, ValueError):
                 time.sleep(0.05)
-        raise ChildStartError(
-            f"{self.argv[0]} not ready after {self.ready_timeout} s: {self.stderr()}"
-        )
-
-    def stderr(self) -> str:
-        """Everything the child wrote to stderr so far."""
-        self._stderr.seek(0)
-        return self._stderr.read().decode("utf-8", "replace").strip()
-
-    def stop(self, timeout: float = 10.0, signum: int = signal.SIGTERM) -> int:
-        """Send `signum`, wait up to `timeout`, then SIGKILL the child and its children."""
-        try:
-            return self._stop(timeout, signum)
-        finally:
-            self._stderr.close()
-
-    def _stop(self, timeout: float, signum: int) -> int:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return 0 if process is None else process.returncode
-        try:
-            children = psutil.Process(process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            children = []
-        os.kill(process.pid, signum)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for child in children:  # e.g. an nginx worker whose master had to be killed
-            if child.is_running():
-                child.kill()
-        return process.returncode
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
+        raise self._not_ready()

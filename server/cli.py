@@ -47,6 +47,32 @@ class _OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+# (flag, parser, help); the default comes from the ServerConfig / StoreConfig field the flag
+# names, so the --help text and the Python API can never disagree.
+_SERVER_OPTIONS: list[tuple[str, Callable[[str], object], str]] = [
+    ("--port", _bounded(int, 0, 65535), "0 picks a free port"),
+    ("--workers", _bounded(int, 1, 256), "processes sharing the port (SO_REUSEPORT)"),
+    ("--backlog", _bounded(int, 1), "listen backlog, the same for every variant"),
+    ("--threads", _bounded(int, 1, 4096), "threaded variant's pool size"),
+    ("--max-connections", _bounded(int, 1), "open connections allowed"),
+    ("--head-timeout", _bounded(float, 0.1), "seconds to receive a request head"),
+    ("--keepalive-timeout", _bounded(float, 0.1), "seconds an idle connection is kept"),
+    ("--send-timeout", _bounded(float, 0.1), "seconds a client may stall reading"),
+    ("--grace", _bounded(float, 0), "seconds in-flight responses get at shutdown"),
+]
+_STORE_OPTIONS: list[tuple[str, str, Callable[[str], object], str]] = [
+    (
+        "--cache-max-age",
+        "max_age",
+        _bounded(float, 0),
+        "seconds before a cached file is re-checked",
+    ),
+    ("--cache-max-entries", "max_entries", _bounded(int, 1), "cached entries"),
+    ("--cache-max-bytes", "max_bytes", _bounded(int, 0), "cached bytes"),
+    ("--stream-threshold", "stream_threshold", _bounded(int, 0), "larger files are streamed"),
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` documents every option."""
     variants = "; ".join(f"{v.name}: {v.summary}" for v in VARIANTS.values())
@@ -54,104 +80,42 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m server",
         description="A static-file HTTP/1.1 server in interchangeable I/O variants.",
         epilog=f"Variants — {variants}.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    defaults, store = ServerConfig(), StoreConfig()
     add = parser.add_argument
-    add("--variant", choices=list(VARIANTS), default="asyncio", help="I/O design (default asyncio)")
-    add("--cache", type=_on_off, default=True, metavar="on|off", help="file cache (default on)")
-    add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    add(
-        "--port",
-        type=_bounded(int, 0, 65535),
-        default=8080,
-        help="0 picks a free port (default 8080)",
-    )
-    add("--root", default="static", help="directory to serve (default static)")
-    add(
-        "--workers",
-        type=_bounded(int, 1, 256),
-        default=1,
-        help="processes sharing the port (default 1)",
-    )
-    add("--backlog", type=_bounded(int, 1), default=1024, help="listen backlog (default 1024)")
-    add(
-        "--threads",
-        type=_bounded(int, 1, 4096),
-        default=32,
-        help="threaded variant's pool size (default 32)",
-    )
-    add(
-        "--max-connections",
-        type=_bounded(int, 1),
-        default=10_000,
-        help="open connections allowed (default 10000)",
-    )
-    add(
-        "--head-timeout",
-        type=_bounded(float, 0.1),
-        default=10.0,
-        help="seconds to receive a request head (default 10)",
-    )
-    add(
-        "--keepalive-timeout",
-        type=_bounded(float, 0.1),
-        default=5.0,
-        help="seconds an idle connection is kept (default 5)",
-    )
-    add(
-        "--send-timeout",
-        type=_bounded(float, 0.1),
-        default=30.0,
-        help="seconds a client may stall reading (default 30)",
-    )
-    add(
-        "--grace",
-        type=_bounded(float, 0),
-        default=5.0,
-        help="seconds in-flight responses get at shutdown (default 5)",
-    )
-    add(
-        "--cache-max-age",
-        type=_bounded(float, 0),
-        default=1.0,
-        help="seconds before a cached file is re-checked (default 1)",
-    )
-    add(
-        "--cache-max-entries",
-        type=_bounded(int, 1),
-        default=1024,
-        help="cached entries (default 1024)",
-    )
-    add(
-        "--cache-max-bytes",
-        type=_bounded(int, 0),
-        default=64 << 20,
-        help="cached bytes (default 64 MiB)",
-    )
-    add(
-        "--stream-threshold",
-        type=_bounded(int, 0),
-        default=256 << 10,
-        help="larger files are streamed, not cached (default 256 KiB)",
-    )
+    add("--variant", choices=list(VARIANTS), default=defaults.variant, help="I/O design")
+    cache = "on" if defaults.cache else "off"  # argparse runs string defaults through `type`
+    add("--cache", type=_on_off, default=cache, metavar="on|off", help="file cache")
+    add("--host", default=defaults.host, help="address to listen on")
+    add("--root", default=defaults.root, help="directory to serve")
+    for flag, kind, text in _SERVER_OPTIONS:
+        add(flag, type=kind, default=getattr(defaults, _field(flag)), help=text)
+    for flag, field, kind, text in _STORE_OPTIONS:
+        metavar = _field(flag).upper()
+        add(
+            flag,
+            type=kind,
+            dest=f"store_{field}",
+            metavar=metavar,
+            default=getattr(store, field),
+            help=text,
+        )
     add("--stats-dir", default=None, help="write counters as JSON here on SIGUSR1 and at exit")
     return parser
 
 
+def _field(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
 def config_from(args: argparse.Namespace) -> ServerConfig:
     """The ServerConfig an argument namespace describes."""
-    store = StoreConfig(
-        stream_threshold=args.stream_threshold,
-        max_entries=args.cache_max_entries,
-        max_bytes=args.cache_max_bytes,
-        max_age=args.cache_max_age,
-    )
-    return ServerConfig(
-        variant=args.variant, cache=args.cache, host=args.host, port=args.port, root=args.root,
-        workers=args.workers, backlog=args.backlog, threads=args.threads,
-        max_connections=args.max_connections, head_timeout=args.head_timeout,
-        keepalive_timeout=args.keepalive_timeout, send_timeout=args.send_timeout,
-        grace=args.grace, stats_dir=args.stats_dir, store=store,
-    )  # fmt: skip
+    values = vars(args)
+    store = StoreConfig(**{field: values[f"store_{field}"] for _, field, _, _ in _STORE_OPTIONS})
+    plain = ["variant", "cache", "host", "root", "stats_dir"]
+    plain += [_field(flag) for flag, _, _ in _SERVER_OPTIONS]
+    return ServerConfig(**{name: values[name] for name in plain}, store=store)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,13 +1,15 @@
-"""Start `python -m server` as a child process and know when it is ready.
+"""Child processes the tests and the bench start, know ready, and always stop by PID.
 
-Used by the tests and the bench runner: the server runs exactly as a user runs it, in
-its own process (so nothing of the caller, e.g. locust's gevent patching, leaks in).
-`ServerProcess` waits for the ready line with a deadline, fails fast with the server's
-stderr when it dies, and always stops the child by its PID.
+`ChildProcess` owns the mechanics every child shares: optional CPU pinning, stderr kept in
+a file (a full pipe would block a chatty child), a readiness wait with a deadline that
+fails fast with the child's stderr, and a stop (SIGTERM, then SIGKILL for it and any
+children it left). `ServerProcess` is `python -m server`, ready when it prints its ready
+line; the bench adds children that are ready when they answer HTTP (nginx, the original).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
@@ -18,60 +20,59 @@ import tempfile
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 _READY = re.compile(r"listening on (http://\S+) ")
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class ServerStartError(RuntimeError):
-    """The server exited or stayed silent instead of becoming ready."""
+class ChildStartError(RuntimeError):
+    """The child exited or stayed silent instead of becoming ready."""
 
 
-class ServerProcess:
-    """A running server; use as a context manager so it is stopped whatever happens."""
+ServerStartError = ChildStartError  # the name the tests know
+
+
+class ChildProcess:
+    """A started command; subclasses say when it is ready (`_await_ready`)."""
+
+    stdout = subprocess.DEVNULL
 
     def __init__(
         self,
-        args: Sequence[str] = (),
+        argv: Sequence[str],
         *,
         ready_timeout: float = 20.0,
         cpus: Sequence[int] | None = None,
-        python: str = sys.executable,
+        cwd: str | None = None,
     ) -> None:
-        self.args = ["--port", "0", *args] if "--port" not in args else list(args)
+        self.argv = list(argv)
         self.ready_timeout = ready_timeout
-        self.cpus = cpus
-        self.python = python
-        self.url = ""
+        self.cpus = list(cpus) if cpus else None
+        self.cwd = cwd
         self.process: subprocess.Popen[str] | None = None
-        # A file, not a pipe: a chatty server must never block on a full pipe.
-        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return int(self.url.rsplit(":", 1)[1])
+        # A file, not a pipe: a chatty child must never block on a full pipe.
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115
 
     @property
     def pid(self) -> int:
-        """The server's (or the worker supervisor's) process id."""
+        """The child's process id."""
         assert self.process is not None
         return self.process.pid
 
     def start(self) -> Self:
-        """Start the child and wait for its ready line; raises ServerStartError."""
+        """Start the child and wait until it is ready; raises ChildStartError."""
         self.process = subprocess.Popen(
-            [self.python, "-m", "server", *self.args],
-            cwd=_PROJECT_ROOT,
+            self.argv,
+            cwd=self.cwd,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=self.stdout,
             stderr=self._stderr,
             text=True,
             preexec_fn=self._pin if self.cpus else None,
         )
         try:
-            self.url = self._await_ready()
+            self._await_ready(time.monotonic() + self.ready_timeout)
         except BaseException:
             self.stop()
             raise
@@ -81,49 +82,53 @@ class ServerProcess:
         assert self.cpus is not None
         os.sched_setaffinity(0, self.cpus)
 
-    def _await_ready(self) -> str:
+    def _await_ready(self, deadline: float) -> None:
+        raise NotImplementedError
+
+    def _fail_if_exited(self) -> None:
         assert self.process is not None
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + self.ready_timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            while time.monotonic() < deadline:
-                if selector.select(timeout=min(0.1, deadline - time.monotonic())):
-                    line = self.process.stdout.readline()
-                    match = _READY.search(line)
-                    if match:
-                        return match.group(1)
-                if self.process.poll() is not None:
-                    raise ServerStartError(
-                        f"server exited ({self.process.returncode}): {self.stderr()}"
-                    )
-        raise ServerStartError(f"server not ready after {self.ready_timeout} s: {self.stderr()}")
+        if self.process.poll() is not None:
+            name = os.path.basename(self.argv[0])
+            raise ChildStartError(f"{name} exited ({self.process.returncode}): {self.stderr()}")
+
+    def _not_ready(self) -> ChildStartError:
+        name = os.path.basename(self.argv[0])
+        return ChildStartError(f"{name} not ready after {self.ready_timeout} s: {self.stderr()}")
 
     def stderr(self) -> str:
-        """Everything the server wrote to stderr so far."""
+        """Everything the child wrote to stderr so far."""
         self._stderr.seek(0)
         return self._stderr.read()
 
     def signal(self, signum: int) -> None:
-        """Send a signal to the server process."""
+        """Send a signal to the child, if it still runs."""
         if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signum)
 
     def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM, wait up to `timeout`, then SIGKILL; returns the exit code."""
+        """SIGTERM, wait up to `timeout`, then SIGKILL it and what it left; the exit code."""
         process = self.process
         if process is None:
             return 0
         if process.poll() is None:
+            leftovers = _children(process.pid)
             os.kill(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            _kill_all(leftovers)
         if process.stdout is not None:
             process.stdout.close()
         return process.returncode
+
+    def close(self) -> int:
+        """Stop the child and release its stderr file; the exit code."""
+        try:
+            return self.stop()
+        finally:
+            self._stderr.close()
 
     def __enter__(self) -> Self:
         try:
@@ -138,5 +143,70 @@ class ServerProcess:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.stop()
-        self._stderr.close()
+        self.close()
+
+
+class ServerProcess(ChildProcess):
+    """`python -m server ARGS` (with `--port 0` unless a port is given)."""
+
+    stdout = subprocess.PIPE
+
+    def __init__(
+        self,
+        args: Sequence[str] = (),
+        *,
+        ready_timeout: float = 20.0,
+        cpus: Sequence[int] | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        self.args = ["--port", "0", *args] if "--port" not in args else list(args)
+        super().__init__(
+            [python, "-m", "server", *self.args],
+            ready_timeout=ready_timeout,
+            cpus=cpus,
+            cwd=_PROJECT_ROOT,
+        )
+        self.url = ""
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return int(self.url.rsplit(":", 1)[1])
+
+    def _await_ready(self, deadline: float) -> None:
+        """Wait for the ready line, which also tells the URL."""
+        assert self.process is not None
+        assert self.process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            while time.monotonic() < deadline:
+                if selector.select(timeout=min(0.1, deadline - time.monotonic())):
+                    match = _READY.search(self.process.stdout.readline())
+                    if match:
+                        self.url = match.group(1)
+                        return
+                self._fail_if_exited()
+        raise self._not_ready()
+
+
+def _children(pid: int) -> list[Any]:
+    """A process's descendants as psutil handles (empty when psutil is not installed)."""
+    try:
+        import psutil
+    except ImportError:
+        return []
+    try:
+        return list(psutil.Process(pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _kill_all(processes: list[Any]) -> None:
+    """SIGKILL what a stopped child left behind (e.g. workers whose parent was killed).
+
+    psutil handles remember each process's start time, so a recycled PID is never hit.
+    """
+    for process in processes:
+        with contextlib.suppress(Exception):
+            if process.is_running():
+                process.kill()
