@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -45,8 +45,10 @@ class ChildProcess:
         ready_timeout: float = 20.0,
         cpus: Sequence[int] | None = None,
         cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.argv = list(argv)
+        self.env = dict(env) if env is not None else None
         self.ready_timeout = ready_timeout
         self.cpus = list(cpus) if cpus else None
         self.cwd = cwd
@@ -65,6 +67,7 @@ class ChildProcess:
         self.process = subprocess.Popen(
             self.argv,
             cwd=self.cwd,
+            env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=self.stdout,
             stderr=self._stderr,
