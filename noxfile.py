@@ -42,6 +42,14 @@ def microbench(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Compare every variant × cache under locust (~10 min); `-- --quick` for CI, `-- --full`."""
+    session.install("-e", ".[bench]")
+    _site(session)
+    session.run("python", "-m", "bench", "run", *session.posargs)
+
+
+@nox.session(default=False)
 def perf(session: nox.Session) -> None:
     """Speed and memory targets: nginx vs every variant under wrk (needs nginx and wrk)."""
     session.install("-e", ".[bench]")
@@ -55,3 +63,11 @@ def serve(session: nox.Session) -> None:
     session.install("-e", ".")
     _site(session)
     session.run("python", "-m", "server", *session.posargs)
+
+
+@nox.session(default=False)
+def locust(session: nox.Session) -> None:
+    """Interactive load: the locust web UI on 127.0.0.1:8089 against one server: `nox -s locust -- --variant uvloop --cache on`"""  # noqa: E501
+    session.install("-e", ".[bench]")
+    _site(session)
+    session.run("python", "-m", "bench.interactive", *session.posargs)

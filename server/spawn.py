@@ -10,6 +10,7 @@ line; the bench adds children that are ready when they answer HTTP (nginx, the o
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import selectors
@@ -19,9 +20,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 _READY = re.compile(r"listening on (http://\S+) ")
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,15 +49,23 @@ class ChildProcess:
         cpus: Sequence[int] | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        log: Path | None = None,
+        own_group: bool = False,
     ) -> None:
         self.argv = list(argv)
         self.env = dict(env) if env is not None else None
+        self.own_group = own_group
         self.ready_timeout = ready_timeout
         self.cpus = list(cpus) if cpus else None
         self.cwd = cwd
         self.process: subprocess.Popen[str] | None = None
-        # A file, not a pipe: a chatty child must never block on a full pipe.
-        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        # A file, not a pipe: a chatty child must never block on a full pipe. A `log` path
+        # keeps it for reading later; otherwise it is a temporary file.
+        self._stderr: IO[str] = (
+            log.open("w+", encoding="utf-8", errors="replace")
+            if log is not None
+            else tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        )
 
     @property
     def pid(self) -> int:
@@ -72,7 +83,7 @@ class ChildProcess:
             stdout=self.stdout,
             stderr=self._stderr,
             text=True,
-            preexec_fn=self._pin if self.cpus else None,
+            preexec_fn=self._before_exec if self.cpus or self.own_group else None,
         )
         try:
             self._await_ready(time.monotonic() + self.ready_timeout)
@@ -81,9 +92,18 @@ class ChildProcess:
             raise
         return self
 
-    def _pin(self) -> None:
-        assert self.cpus is not None
-        os.sched_setaffinity(0, self.cpus)
+    def _before_exec(self) -> None:
+        """In the child, before exec: pinning, and with `own_group` a group of its own.
+
+        In its own process group a child does not hear the terminal's Ctrl-C: only us, so
+        we stop children in our order. PR_SET_PDEATHSIG sends it SIGTERM if we are killed.
+        """
+        if self.cpus:
+            os.sched_setaffinity(0, self.cpus)
+        if self.own_group:
+            os.setpgid(0, 0)
+            if sys.platform.startswith("linux"):
+                ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
     def _await_ready(self, deadline: float) -> None:
         raise NotImplementedError
@@ -161,6 +181,7 @@ class ServerProcess(ChildProcess):
         ready_timeout: float = 20.0,
         cpus: Sequence[int] | None = None,
         python: str = sys.executable,
+        own_group: bool = False,
     ) -> None:
         self.args = ["--port", "0", *args] if "--port" not in args else list(args)
         super().__init__(
@@ -168,6 +189,7 @@ class ServerProcess(ChildProcess):
             ready_timeout=ready_timeout,
             cpus=cpus,
             cwd=_PROJECT_ROOT,
+            own_group=own_group,
         )
         self.url = ""
 

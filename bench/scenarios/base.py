@@ -37,10 +37,25 @@ class StaticUser(FastHttpUser):
         headers: dict[str, str] | None = None,
         name: str | None = None,
     ) -> dict[str, str]:
-        """GET `path`; a failure unless the status and body length are as expected."""
-        with self.client.get(
-            path, headers=headers, name=name or path, catch_response=True
-        ) as response:
+        """GET `path`; a failure unless the status and body length are as expected.
+
+        A reply the client cannot even parse (e.g. a bogus Content-Encoding) raises inside
+        `client.get`; locust would file it under exceptions and count no request at all, so
+        it is reported here as a failed request instead.
+        """
+        try:
+            return self._expect(path, status, length, headers, name or path)
+        except Exception as error:  # any client error is the server's failure
+            self.environment.events.request.fire(
+                request_type="GET", name=name or path, response_time=0, response_length=0,
+                exception=error, context={},
+            )  # fmt: skip
+            return {}
+
+    def _expect(
+        self, path: str, status: int, length: int, headers: dict[str, str] | None, name: str
+    ) -> dict[str, str]:
+        with self.client.get(path, headers=headers, name=name, catch_response=True) as response:
             got = len(response.content or b"")
             if response.status_code != status:
                 response.failure(f"expected {status}, got {response.status_code}")

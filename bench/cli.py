@@ -1,0 +1,186 @@
+"""`python -m bench run`: parse the options into a matrix and runner settings, then run.
+
+A bad value gets one line on stderr and exit code 2. The exit code of a run says whether
+every trial succeeded (0), some failed (1, each with its reason in the table), or the
+run was interrupted (130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TypeVar
+from urllib.parse import urlsplit
+
+from bench.campaign import run_campaign
+from bench.matrix import PRESETS, Matrix
+from bench.results import FAILED, read_results
+from bench.runner import RunnerSettings, split_cpus
+from bench.scenarios import SCENARIOS
+from bench.summary import render_summary
+from server.variants import VARIANTS
+
+T = TypeVar("T")
+PROJECT = Path(__file__).resolve().parent.parent
+EXTERNAL = "external"  # the variant label of a server given with --host
+
+
+class UsageError(Exception):
+    """A request this machine cannot honour; one line, exit code 2."""
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _list_of(item: Callable[[str], T]) -> Callable[[str], tuple[T, ...]]:
+    def parse(text: str) -> tuple[T, ...]:
+        values = tuple(item(part.strip()) for part in text.split(",") if part.strip())
+        if not values:
+            raise argparse.ArgumentTypeError("empty list")
+        return values
+
+    return parse
+
+
+def _choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r}; known: {', '.join(allowed)}"
+            )
+        return text
+
+    return parse
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _cpu(text: str) -> int:
+    cpu = _at_least(0)(text)
+    if cpu not in os.sched_getaffinity(0):
+        usable = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+        raise argparse.ArgumentTypeError(f"CPU {cpu} is not usable here (usable: {usable})")
+    return cpu
+
+
+def _url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text.rstrip("/")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`python -m bench run --help` documents every option."""
+    parser = _OneLineErrors(prog="python -m bench", description="staticbench's load harness.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a matrix of trials with locust")
+    size = run.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the reduced matrix CI runs (< 3 min)")
+    size.add_argument("--full", action="store_true", help="every combination (long)")
+    add = run.add_argument
+    add("--variants", type=_list_of(_choice(list(VARIANTS), "variant")), help="e.g. asyncio,uvloop")
+    add("--cache", type=_list_of(_choice(["on", "off"], "cache mode")), help="on, off or on,off")
+    add("--scenarios", type=_list_of(_choice(list(SCENARIOS), "scenario")), help="e.g. small,mixed")
+    add("--users", type=_list_of(_at_least(1)), help="concurrent users, e.g. 10,50")
+    add("--duration", type=_at_least(1), help="measured seconds per trial")
+    add("--warmup", type=_at_least(0), help="seconds of load before measuring, not counted")
+    add("--repeat", type=_at_least(1), help="repeats of every cell, interleaved")
+    add("--out", type=Path, default=PROJECT / "reports", help="where run directories go")
+    add("--server-cpus", type=_list_of(_cpu), help="CPUs for the server (default: the first)")
+    add("--load-cpus", type=_list_of(_cpu), help="CPUs for locust (default: the rest)")
+    add(
+        "--load-workers", type=_at_least(0), default=0, help="locust worker processes (distributed)"
+    )
+    add("--host", type=_url, help="load a server already running there; start none")
+    return parser
+
+
+def matrix_from(args: argparse.Namespace) -> Matrix:
+    """The preset the flags chose, with every axis or timing the user gave replacing its own."""
+    preset = PRESETS["quick" if args.quick else "full" if args.full else "default"]
+    overrides = {
+        "variants": args.variants, "caches": args.cache, "scenarios": args.scenarios,
+        "users": args.users, "duration": args.duration, "warmup": args.warmup,
+        "repeats": args.repeat,
+    }  # fmt: skip
+    matrix = dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    if args.host is not None and args.variants is None:
+        matrix = dataclasses.replace(matrix, variants=(EXTERNAL,), caches=("n/a",))
+    return matrix
+
+
+def _available(matrix: Matrix, explicit: bool) -> Matrix:
+    """Drop variants this machine cannot run (an error when the user asked for them)."""
+    missing = [
+        name for name in matrix.variants if name in VARIANTS and not VARIANTS[name].available()
+    ]
+    for name in missing:
+        if explicit:
+            raise UsageError(f"variant {name!r} needs {VARIANTS[name].requires}")
+        print(f"skipping variant {name}: needs {VARIANTS[name].requires}")
+    return dataclasses.replace(
+        matrix, variants=tuple(v for v in matrix.variants if v not in missing)
+    )
+
+
+def settings_from(args: argparse.Namespace, matrix: Matrix) -> RunnerSettings:
+    """Pinning (default: server on the first CPU, load on the rest) and the load mode."""
+    server_cpus, load_cpus = split_cpus(sorted(os.sched_getaffinity(0)))
+    return RunnerSettings(
+        duration=matrix.duration,
+        warmup=matrix.warmup,
+        server_cpus=args.server_cpus or server_cpus,
+        load_cpus=args.load_cpus or load_cpus,
+        load_workers=args.load_workers,
+        host=args.host,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m bench`."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(arguments)
+    try:
+        matrix = _available(matrix_from(args), explicit=args.variants is not None)
+    except UsageError as error:
+        print(f"python -m bench: error: {error}", file=sys.stderr)
+        return 2
+    settings = settings_from(args, matrix)
+    print(_plan(matrix, settings), flush=True)
+    outcome = run_campaign(matrix, settings, args.out, arguments)
+    results = read_results(outcome.directory)
+    print("\n" + render_summary(results))
+    print(f"\nresults: {outcome.directory / 'results.csv'} (run.json, raw locust files beside it)")
+    if outcome.interrupted:
+        return 130
+    return 1 if (results["status"] == FAILED).any() else 0
+
+
+def _plan(matrix: Matrix, settings: RunnerSettings) -> str:
+    trials = len(matrix.trials())
+    pinning = (
+        f"server on CPU {settings.server_cpus}, load on CPU {settings.load_cpus}"
+        if settings.server_cpus else "not pinned (fewer than 2 CPUs)"
+    )  # fmt: skip
+    return (
+        f"{trials} trials: {len(matrix.cells())} cells × {matrix.repeats} repeats, "
+        f"{matrix.warmup} s warm-up + {matrix.duration} s measured each; {pinning}"
+    )

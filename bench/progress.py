@@ -1,0 +1,66 @@
+"""What the user sees while a run goes on: which trial of how many, its headline, time left.
+
+Locust's own chatter goes to each trial's log file, never here.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import TextIO
+
+from bench.matrix import Trial
+from bench.results import OK, ResultRow
+
+
+class Progress:
+    """Prints one line per trial and an estimate of the time left."""
+
+    def __init__(self, total: int, per_trial_s: float, stream: TextIO = sys.stdout) -> None:
+        self.total = total
+        self.per_trial_s = per_trial_s  # the estimate until real trials are timed
+        self.stream = stream
+        self.done = 0
+        self.began = time.monotonic()
+
+    def starting(self, trial: Trial) -> None:
+        """Announce a trial before it runs."""
+        cell = trial.cell
+        width = len(str(self.total))
+        self._write(
+            f"[{self.done + 1:>{width}}/{self.total}] {cell.scenario} u{cell.users} "
+            f"{cell.variant} cache={cell.cache} r{trial.repeat} … "
+        )
+
+    def finished(self, row: ResultRow) -> None:
+        """Its headline figures (or why it failed) and the time left."""
+        self.done += 1
+        self._write(f"{headline(row)} · {self._eta()}\n")
+
+    def _eta(self) -> str:
+        elapsed = time.monotonic() - self.began
+        left = (self.total - self.done) * (elapsed / self.done if self.done else self.per_trial_s)
+        return (
+            f"{_duration(left)} left" if self.done < self.total else f"done in {_duration(elapsed)}"
+        )
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def headline(row: ResultRow) -> str:
+    """`9,812 req/s · p99 4 ms · 0 failures`, or the reason a trial failed."""
+    if row.status != OK:
+        return f"FAILED: {row.reason[:160]}"
+    failures = "" if math.isnan(row.failures) else f" · {row.failures:,.0f} failures"
+    return (
+        f"{row.requests_per_s:,.0f} req/s · p99 {row.p99_ms:g} ms{failures}"
+        f" · runner overhead {row.overhead_s:.1f} s"
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(max(0, round(seconds)), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"

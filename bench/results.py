@@ -1,0 +1,104 @@
+"""The results table: one tidy row per trial, with a versioned schema.
+
+It owns the column names and their meaning, and reading/writing `results.csv` (and
+`results.parquet` when pyarrow is installed). A failed trial is a row too, with its
+reason and NaN figures — never zeros, which would read as measurements.
+
+Schema history:
+  1 — first version: identity, status, counts, rate, latency percentiles, bytes/s,
+      window and runner overhead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+CSV_NAME = "results.csv"
+PARQUET_NAME = "results.parquet"
+
+OK = "ok"
+FAILED = "failed"
+NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One trial. Latencies in milliseconds (as locust measures them), rates per second."""
+
+    schema_version: int
+    variant: str
+    cache: str
+    scenario: str
+    users: int
+    repeat: int
+    load_workers: int
+    status: str  # OK or FAILED
+    reason: str  # why a trial failed; empty when OK
+    requests: float
+    failures: float
+    requests_per_s: float
+    mean_ms: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+    bytes_per_s: float
+    window_s: float  # seconds the rate was measured over
+    overhead_s: float  # the runner's own time for this trial: start, readiness, stop
+    started_at: str  # UTC, ISO 8601
+
+
+COLUMNS = [field.name for field in fields(ResultRow)]
+_MEASURES = (
+    "requests", "failures", "requests_per_s", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
+    "p999_ms", "max_ms", "bytes_per_s", "window_s",
+)  # fmt: skip
+
+
+def failed_row(identity: dict[str, Any], reason: str, overhead_s: float = NAN) -> ResultRow:
+    """A row for a trial that produced no measurement, saying why."""
+    measures: dict[str, Any] = dict.fromkeys(_MEASURES, NAN)
+    return ResultRow(
+        schema_version=SCHEMA_VERSION, status=FAILED, reason=_one_line(reason),
+        overhead_s=overhead_s, **identity, **measures,
+    )  # fmt: skip
+
+
+def _one_line(reason: str, limit: int = 500) -> str:
+    """Reasons go into a CSV cell: one line, bounded (the full text is in the trial's log)."""
+    flat = " | ".join(line.strip() for line in reason.strip().splitlines() if line.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def write_results(rows: list[ResultRow], directory: Path) -> list[Path]:
+    """Write the table (CSV always, Parquet when pyarrow is present); the paths written."""
+    frame = pd.DataFrame([asdict(row) for row in rows], columns=COLUMNS)
+    written = [directory / CSV_NAME]
+    frame.to_csv(written[0], index=False)
+    if importlib.util.find_spec("pyarrow") is not None:
+        written.append(directory / PARQUET_NAME)
+        frame.to_parquet(written[1], index=False)
+    return written
+
+
+def read_results(directory: Path) -> pd.DataFrame:
+    """The table of a run directory; raises ValueError for an unknown schema version."""
+    frame = pd.read_csv(directory / CSV_NAME, keep_default_na=False, na_values=["", "nan"])
+    versions = set(frame["schema_version"]) if len(frame) else {SCHEMA_VERSION}
+    if versions != {SCHEMA_VERSION}:
+        raise ValueError(
+            f"{directory / CSV_NAME}: schema version {versions}, expected {SCHEMA_VERSION}"
+        )
+    missing = [column for column in COLUMNS if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{directory / CSV_NAME}: missing columns {missing}")
+    frame["reason"] = frame["reason"].fillna("")
+    return frame

@@ -1,0 +1,177 @@
+"""Running trials: start the server, run locust against it, always stop both.
+
+The runner only moves processes and files. For each trial it starts `python -m server`
+pinned to the server CPUs (unless `--host` names a server already running), checks a real
+response, runs locust headless as a subprocess pinned to the load CPUs — warm-up first,
+forgotten by the scenario when it ends — and turns locust's CSV files into one results
+row. Locust is never imported here: gevent must not patch this process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.environment import utc_now
+from bench.locust_csv import LocustCsvError, read_summary
+from bench.matrix import Trial
+from bench.proc import http_status
+from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row
+from bench.scenarios import scenario_file
+from server.spawn import ChildProcess, ChildStartError, ServerProcess
+
+PROJECT = Path(__file__).resolve().parent.parent
+STATIC = PROJECT / "static"
+LOCUST_GRACE = 30.0  # seconds past its run time before a silent locust is stopped
+
+
+class TrialFailed(Exception):
+    """Why a trial produced no measurement (recorded in the results, the run goes on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerSettings:
+    """How every trial of a run is made."""
+
+    duration: int
+    warmup: int
+    server_cpus: tuple[int, ...] | None
+    load_cpus: tuple[int, ...] | None
+    load_workers: int = 0  # locust worker processes besides the master (0: one process)
+    host: str | None = None  # a server already running: start none
+    root: Path = STATIC
+
+
+class LocustProcess(ChildProcess):
+    """A headless locust run; ready at once, done when it exits."""
+
+    def _await_ready(self, deadline: float) -> None:
+        self._fail_if_exited()
+
+
+class Runner:
+    """Runs trials into a run directory; one instance per run."""
+
+    def __init__(self, settings: RunnerSettings, out: Path) -> None:
+        self.settings = settings
+        self.out = out
+        self.locust = _locust_command()
+
+    def run(self, trial: Trial) -> ResultRow:
+        """Measure one trial; a failure becomes a row with its reason, never an exception."""
+        started_at, began = utc_now(), time.monotonic()
+        raw = self.out / "raw" / trial.label
+        raw.mkdir(parents=True, exist_ok=True)
+        try:
+            locust_seconds = self._measure(trial, raw)
+        except (TrialFailed, ChildStartError, LocustCsvError, OSError) as error:
+            return failed_row(
+                self._identity(trial, started_at), str(error), time.monotonic() - began
+            )
+        overhead = time.monotonic() - began - locust_seconds
+        return self._row(trial, raw, started_at, overhead)
+
+    def _measure(self, trial: Trial, raw: Path) -> float:
+        """Serve and load; returns the seconds locust ran (the rest is overhead)."""
+        with self._server(trial) as url:
+            began = time.monotonic()
+            self._run_locust(trial, url, raw)
+            return time.monotonic() - began
+
+    @contextmanager
+    def _server(self, trial: Trial) -> Iterator[str]:
+        """The URL to load: our server, started for this trial, or the --host one."""
+        if self.settings.host is not None:
+            yield self.settings.host
+            return
+        cell = trial.cell
+        args = ["--variant", cell.variant, "--cache", cell.cache, "--root", str(self.settings.root)]
+        with ServerProcess(args, cpus=self.settings.server_cpus, own_group=True) as server:
+            _check_serves(server)
+            yield server.url
+
+    def _run_locust(self, trial: Trial, url: str, raw: Path) -> None:
+        settings = self.settings
+        run_time = settings.warmup + settings.duration
+        argv = [
+            *self.locust, "-f", str(scenario_file(trial.cell.scenario)), "--headless",
+            "-u", str(trial.cell.users), "-r", str(trial.cell.users), "-t", f"{run_time}s",
+            "--host", url, "--csv", str(raw / "locust"), "--csv-full-history",
+            "--only-summary", "--stop-timeout", "2", "--loglevel", "WARNING",
+            "--logfile", str(raw / "locust.log"),
+        ]  # fmt: skip
+        if settings.load_workers:
+            argv += ["--processes", str(settings.load_workers)]
+        env = {**os.environ, "STATICBENCH_WARMUP": str(settings.warmup)}
+        locust = LocustProcess(
+            argv, cpus=settings.load_cpus, cwd=str(PROJECT), env=env, log=raw / "locust.stderr",
+            own_group=True,
+        )  # fmt: skip
+        with locust:
+            _wait(locust, run_time + LOCUST_GRACE)
+
+    def _identity(self, trial: Trial, started_at: str) -> dict[str, Any]:
+        cell = trial.cell
+        return {
+            "variant": cell.variant, "cache": cell.cache, "scenario": cell.scenario,
+            "users": cell.users, "repeat": trial.repeat,
+            "load_workers": self.settings.load_workers, "started_at": started_at,
+        }  # fmt: skip
+
+    def _row(self, trial: Trial, raw: Path, started_at: str, overhead: float) -> ResultRow:
+        summary = read_summary(raw / "locust", warmup_s=self.settings.warmup)
+        return ResultRow(
+            schema_version=SCHEMA_VERSION, status=OK, reason="", overhead_s=overhead,
+            requests=summary.requests, failures=summary.failures,
+            requests_per_s=summary.requests_per_s, mean_ms=summary.mean_ms,
+            p50_ms=summary.p50_ms, p90_ms=summary.p90_ms, p99_ms=summary.p99_ms,
+            p999_ms=summary.p999_ms, max_ms=summary.max_ms, bytes_per_s=summary.bytes_per_s,
+            window_s=summary.window_s, **self._identity(trial, started_at),
+        )  # fmt: skip
+
+
+def _locust_command() -> list[str]:
+    """locust from this environment (never imported into this process)."""
+    beside = Path(sys.executable).with_name("locust")
+    found = str(beside) if beside.exists() else shutil.which("locust")
+    if found is None:
+        raise TrialFailed("locust is not installed (pip install locust)")
+    return [found]
+
+
+def _check_serves(server: ServerProcess) -> None:
+    """The ready line said listening; make sure a real request gets a real answer."""
+    try:
+        status = http_status(server.port)
+    except (OSError, ValueError) as error:
+        raise TrialFailed(f"server listens but does not answer: {error}") from None
+    if status != 200:
+        raise TrialFailed(f"server answered GET /index.html with {status}")
+
+
+def _wait(locust: LocustProcess, limit: float) -> None:
+    """Wait for locust to finish; a hung or crashed locust fails the trial (and is stopped)."""
+    assert locust.process is not None
+    try:
+        code = locust.process.wait(limit)
+    except subprocess.TimeoutExpired:
+        raise TrialFailed(f"locust still running after {limit:.0f} s; stopped") from None
+    # 1 means "some requests failed": counted in the results, not a broken trial.
+    if code not in (0, 1):
+        raise TrialFailed(f"locust exited {code}: {locust.stderr()[-2000:]}")
+
+
+def split_cpus(available: Sequence[int]) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """Default pinning: the server on the first CPU, the load on the rest (needs ≥ 2)."""
+    cpus = sorted(available)
+    if len(cpus) < 2:
+        return None, None
+    return (cpus[0],), tuple(cpus[1:])
