@@ -109,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--load-workers", type=_at_least(0), default=0, help="locust worker processes (distributed)"
     )
+    add(
+        "--remote-workers",
+        type=_at_least(0),
+        default=0,
+        help="locust workers on other machines to wait for (they run `locust -f "
+        "bench/scenarios/<scenario>.py --worker --master-host <this machine>`)",
+    )
+    add(
+        "--master-bind",
+        default="127.0.0.1",
+        help="address the locust master listens on for remote workers",
+    )
     add("--host", type=_url, help="load a server already running there; start none")
     return parser
 
@@ -150,6 +162,8 @@ def settings_from(args: argparse.Namespace, matrix: Matrix) -> RunnerSettings:
         server_cpus=args.server_cpus or server_cpus,
         load_cpus=args.load_cpus or load_cpus,
         load_workers=args.load_workers,
+        remote_workers=args.remote_workers,
+        master_bind=args.master_bind,
         host=args.host,
     )
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,11 @@ from server.spawn import ChildProcess, ChildStartError, ServerProcess
 PROJECT = Path(__file__).resolve().parent.parent
 STATIC = PROJECT / "static"
 LOCUST_GRACE = 30.0  # seconds past its run time before a silent locust is stopped
+# Locust runs this much longer than warm-up + duration so the window can span `duration`:
+# locust writes a history row every second but none when it stops, and the reader skips the
+# row that may race the warm-up reset (bench.locust_csv._first_measured_tick).
+MEASURE_TAIL_S = 2
+WORKER_WAIT = 120  # seconds a master waits for its remote workers to connect
 
 
 class TrialFailed(Exception):
@@ -45,7 +50,9 @@ class RunnerSettings:
     warmup: int
     server_cpus: tuple[int, ...] | None
     load_cpus: tuple[int, ...] | None
-    load_workers: int = 0  # locust worker processes besides the master (0: one process)
+    load_workers: int = 0  # local locust worker processes besides the master (0: one process)
+    remote_workers: int = 0  # workers on other machines the master waits for
+    master_bind: str = "127.0.0.1"  # where the master listens for remote workers
     host: str | None = None  # a server already running: start none
     root: Path = STATIC
 
@@ -72,12 +79,12 @@ class Runner:
         raw.mkdir(parents=True, exist_ok=True)
         try:
             locust_seconds = self._measure(trial, raw)
+            # Reading the CSVs can fail too (e.g. too few history rows): a row, not a crash.
+            return self._row(trial, raw, started_at, time.monotonic() - began - locust_seconds)
         except (TrialFailed, ChildStartError, LocustCsvError, OSError) as error:
             return failed_row(
                 self._identity(trial, started_at), str(error), time.monotonic() - began
             )
-        overhead = time.monotonic() - began - locust_seconds
-        return self._row(trial, raw, started_at, overhead)
 
     def _measure(self, trial: Trial, raw: Path) -> float:
         """Serve and load; returns the seconds locust ran (the rest is overhead)."""
@@ -99,31 +106,57 @@ class Runner:
             yield server.url
 
     def _run_locust(self, trial: Trial, url: str, raw: Path) -> None:
+        """Run locust for warm-up + duration: one process, or a master and its workers."""
         settings = self.settings
-        run_time = settings.warmup + settings.duration
+        run_time = settings.warmup + settings.duration + MEASURE_TAIL_S
+        scenario = str(scenario_file(trial.cell.scenario))
         argv = [
-            *self.locust, "-f", str(scenario_file(trial.cell.scenario)), "--headless",
+            *self.locust, "-f", scenario, "--headless",
             "-u", str(trial.cell.users), "-r", str(trial.cell.users), "-t", f"{run_time}s",
             "--host", url, "--csv", str(raw / "locust"), "--csv-full-history",
             "--only-summary", "--stop-timeout", "2", "--loglevel", "WARNING",
             "--logfile", str(raw / "locust.log"),
         ]  # fmt: skip
-        if settings.load_workers:
-            argv += ["--processes", str(settings.load_workers)]
-        env = {**os.environ, "STATICBENCH_WARMUP": str(settings.warmup)}
-        locust = LocustProcess(
-            argv, cpus=settings.load_cpus, cwd=str(PROJECT), env=env, log=raw / "locust.stderr",
-            own_group=True,
-        )  # fmt: skip
-        with locust:
-            _wait(locust, run_time + LOCUST_GRACE)
+        local_workers: list[str] = []
+        limit = run_time + LOCUST_GRACE
+        if settings.remote_workers:
+            argv += self._master_options()
+            limit += WORKER_WAIT
+            if settings.load_workers:
+                local_workers = [
+                    *self.locust, "-f", scenario, "--worker", "--master-host", "127.0.0.1",
+                    "--processes", str(settings.load_workers), "--loglevel", "WARNING",
+                    "--logfile", str(raw / "workers.log"),
+                ]  # fmt: skip
+        elif settings.load_workers:
+            argv += ["--processes", str(settings.load_workers)]  # a master + N forked workers
+        with ExitStack() as stack:
+            master = stack.enter_context(self._locust(argv, raw / "locust.stderr"))
+            if local_workers:
+                stack.enter_context(self._locust(local_workers, raw / "workers.stderr"))
+            _wait(master, limit)
+
+    def _master_options(self) -> list[str]:
+        settings = self.settings
+        expected = settings.load_workers + settings.remote_workers
+        return [
+            "--master", "--master-bind-host", settings.master_bind,
+            "--expect-workers", str(expected), "--expect-workers-max-wait", str(WORKER_WAIT),
+        ]  # fmt: skip
+
+    def _locust(self, argv: list[str], log: Path) -> LocustProcess:
+        env = {**os.environ, "STATICBENCH_WARMUP": str(self.settings.warmup)}
+        return LocustProcess(
+            argv, cpus=self.settings.load_cpus, cwd=str(PROJECT), env=env, log=log, own_group=True
+        )
 
     def _identity(self, trial: Trial, started_at: str) -> dict[str, Any]:
         cell = trial.cell
         return {
             "variant": cell.variant, "cache": cell.cache, "scenario": cell.scenario,
             "users": cell.users, "repeat": trial.repeat,
-            "load_workers": self.settings.load_workers, "started_at": started_at,
+            "load_workers": self.settings.load_workers + self.settings.remote_workers,
+            "started_at": started_at,
         }  # fmt: skip
 
     def _row(self, trial: Trial, raw: Path, started_at: str, overhead: float) -> ResultRow:

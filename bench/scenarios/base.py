@@ -66,12 +66,16 @@ class StaticUser(FastHttpUser):
             return dict(response.headers or {})
 
 
-@events.init.add_listener
+@events.test_start.add_listener
 def _reset_after_warmup(environment: Environment, **_: object) -> None:
-    """Forget the first STATICBENCH_WARMUP seconds, so the measured window starts warm."""
+    """Forget the first STATICBENCH_WARMUP seconds, so the measured window starts warm.
+
+    test_start fires on the master and on every worker when the load starts (not when the
+    process starts: a master may wait for workers first), so each node drops its own.
+    """
     warmup = float(os.environ.get("STATICBENCH_WARMUP", "0"))
     runner = environment.runner
-    if warmup <= 0 or runner is None or environment.parsed_options is None:
+    if warmup <= 0 or runner is None:
         return
     import gevent
 
