@@ -1,0 +1,51 @@
+"""The conformance gate: our servers pass, the original post's server and a wrong site fail."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.conformance import check
+from bench.proc import PinnedProcess, free_port
+from server.spawn import ServerProcess
+from tests.conftest import PROJECT, each_variant
+
+STATIC = PROJECT / "static"
+
+
+@pytest.mark.parametrize("variant", each_variant())
+def test_every_variant_passes(variant: str) -> None:
+    with ServerProcess(["--variant", variant, "--root", str(STATIC)]) as server:
+        assert check(server.url, STATIC) == []
+
+
+@pytest.fixture(scope="module")
+def original() -> Iterator[str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", str(STATIC)]
+    with PinnedProcess(argv, port, cwd=str(PROJECT)) as running:
+        yield running.url
+
+
+def test_the_original_post_fails_on_every_count(original: str) -> None:
+    problems = "\n".join(check(original, STATIC))
+    assert "Content-Length None" in problems  # no framing
+    assert "expected 404" in problems  # 200 for a missing file
+    assert "persistent connection" in problems
+    assert "escapes the root" in problems  # traversal
+
+
+def test_a_server_with_another_site_fails(tmp_path: Path) -> None:
+    with ServerProcess(["--root", str(STATIC / "docs")]) as server:
+        problems = check(server.url, STATIC)
+    assert problems
+    assert any("/index.html" in problem for problem in problems)
+
+
+def test_nothing_listening_is_a_problem_not_a_crash() -> None:
+    problems = check(f"http://127.0.0.1:{free_port()}", STATIC)
+    assert len(problems) == 4
+    assert all("refused" in problem.lower() for problem in problems)
