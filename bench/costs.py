@@ -1,0 +1,109 @@
+"""Server-side cost and generator saturation over a trial's measured window.
+
+Requests per second under locust say as much about locust as about the server when
+locust is the bottleneck. What the server spent per request does not: its CPU time
+(user + system, whole process tree) divided by the requests it counted itself, over
+the same window. From it, the capacity the server would reach at 100% of its CPUs. The
+load side is sampled too: a trial whose load processes were above ~90% of their CPUs
+while the server had headroom is *generator-bound* — its requests/s are locust's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.sampling import ServerCounters, TreeSampler, Usage, server_counters
+
+SATURATED = 0.9  # a side above this share of its CPUs is the bottleneck
+NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """The cost columns of a results row (NaN where a side was not observable)."""
+
+    server_cpu_share: float  # of the server's CPUs
+    cpu_us_per_request: float
+    capacity_rps: float  # requests/s at 100% of the server's CPUs
+    server_rss_mb: float  # peak
+    server_fds: float  # peak
+    server_threads: float  # peak
+    cache_hit_ratio: float  # over the window, from the server's own counters
+    load_cpu_share: float  # of the load generator's CPUs
+    generator_bound: bool
+
+
+UNKNOWN = Costs(NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, False)
+
+
+class CostProbe:
+    """Watches the server (when we started it) and the load processes over one window."""
+
+    def __init__(
+        self,
+        load_pid: int,
+        load_cpus: int,
+        server_pid: int | None = None,
+        server_cpus: int = 1,
+        stats_dir: Path | None = None,
+    ) -> None:
+        self.load = TreeSampler(load_pid)
+        self.load_cpus = load_cpus
+        self.server = TreeSampler(server_pid) if server_pid is not None else None
+        self.server_pid = server_pid
+        self.server_cpus = server_cpus
+        self.stats_dir = stats_dir
+        self._counters_at_begin: ServerCounters | None = None
+
+    def begin(self) -> None:
+        """Open the window (after the warm-up)."""
+        self._counters_at_begin = self._counters()
+        self.load.begin()
+        if self.server is not None:
+            self.server.begin()
+
+    def end(self) -> Costs:
+        """Close the window (once the load has stopped) and compute the costs."""
+        load = self.load.end()
+        server = self.server.end() if self.server is not None else None
+        counters = self._counters()
+        return costs(
+            load, self.load_cpus, server, self.server_cpus, self._counters_at_begin, counters
+        )
+
+    def _counters(self) -> ServerCounters | None:
+        if self.server_pid is None or self.stats_dir is None:
+            return None
+        return server_counters(self.server_pid, self.stats_dir)
+
+
+def costs(
+    load: Usage,
+    load_cpus: int,
+    server: Usage | None,
+    server_cpus: int,
+    before: ServerCounters | None,
+    after: ServerCounters | None,
+) -> Costs:
+    """Pure arithmetic from the samples: per-request cost, capacity, saturation."""
+    load_share = load.share(load_cpus)
+    if server is None or before is None or after is None:
+        # Nothing known of the server: a saturated generator still means locust's number.
+        return Costs(NAN, NAN, NAN, NAN, NAN, NAN, NAN, load_share, load_share > SATURATED)
+    requests = after.requests - before.requests
+    per_request = server.cpu_s / requests * 1e6 if requests > 0 else NAN
+    lookups = (after.cache_hits - before.cache_hits) + (after.cache_misses - before.cache_misses)
+    server_share = server.share(server_cpus)
+    return Costs(
+        server_cpu_share=server_share,
+        cpu_us_per_request=per_request,
+        capacity_rps=server_cpus * 1e6 / per_request if per_request > 0 else NAN,
+        server_rss_mb=server.peak_rss_bytes / 2**20,
+        server_fds=server.peak_fds,
+        server_threads=server.peak_threads,
+        cache_hit_ratio=(after.cache_hits - before.cache_hits) / lookups if lookups else NAN,
+        load_cpu_share=load_share,
+        generator_bound=load_share > SATURATED and server_share < SATURATED,
+    )
