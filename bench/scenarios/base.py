@@ -11,7 +11,13 @@ from pathlib import Path
 
 from locust import FastHttpUser, constant, events
 from locust.env import Environment
+from locust.runners import WorkerRunner
 
+from bench.latency import HIGHEST_US, SUFFIX, new_histogram, save
+
+# Where each locust process writes its latency histogram at exit (the runner sets it).
+HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
+LATENCY = new_histogram()
 SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[2] / "static"))
 PAGE = "/index.html"
 NOT_FOUND_PAGE = "not_found.html"
@@ -79,4 +85,30 @@ def _reset_after_warmup(environment: Environment, **_: object) -> None:
         return
     import gevent
 
-    gevent.spawn_later(warmup, runner.stats.reset_all)
+    def forget_warmup() -> None:
+        runner.stats.reset_all()
+        LATENCY.reset()
+
+    gevent.spawn_later(warmup, forget_warmup)
+
+
+@events.request.add_listener
+def _record_latency(response_time: float, **_: object) -> None:
+    """Every request, success or failure, as locust counts them: µs, unrounded."""
+    LATENCY.record_value(min(HIGHEST_US, max(1, round(response_time * 1000))))
+
+
+@events.quitting.add_listener
+def _write_latency(environment: Environment, **_: object) -> None:
+    """This process's histogram, and the request count locust itself holds at exit.
+
+    A master records no requests (its histogram is empty); its count is the merged total
+    of its workers' reports, which the runner checks the merged histogram against.
+    """
+    if not HDR_DIR:
+        return
+    directory = Path(HDR_DIR)
+    save(LATENCY, directory / f"{os.getpid()}{SUFFIX}")
+    runner = environment.runner
+    if runner is not None and not isinstance(runner, WorkerRunner):
+        (directory / "locust-total.txt").write_text(f"{runner.stats.total.num_requests}\n")
