@@ -1,0 +1,88 @@
+"""HDR latency: percentiles agree with exact ones, merges are exact, counts match locust."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.latency import load, merge_directory, new_histogram, save, summarise
+from bench.proc import free_port
+from server.spawn import ServerProcess
+from tests.conftest import PROJECT
+
+LOCUST = str(Path(sys.executable).with_name("locust"))
+
+
+def exact_percentile(samples: list[int], percentile: float) -> int:
+    """The nearest-rank percentile: the smallest sample with at least p% at or below it."""
+    ordered = sorted(samples)
+    rank = max(1, -(-len(ordered) * percentile // 100))
+    return ordered[int(rank) - 1]
+
+
+def test_percentiles_agree_with_exact_ones_within_three_digits() -> None:
+    rng = random.Random(7)
+    samples = [int(rng.lognormvariate(6, 1)) + 1 for _ in range(50_000)]  # ~400 µs median
+    histogram = new_histogram()
+    for value in samples:
+        histogram.record_value(value)
+    found = summarise(histogram)
+    assert found.count == len(samples)
+    for percentile, value in [(50, found.p50_us), (90, found.p90_us), (99, found.p99_us),
+                              (99.9, found.p999_us)]:  # fmt: skip
+        exact = exact_percentile(samples, percentile)
+        assert value == pytest.approx(exact, rel=2e-3, abs=1), percentile
+    assert found.max_us == pytest.approx(max(samples), rel=1e-3)
+
+
+def test_merging_two_workers_is_exact(tmp_path: Path) -> None:
+    first, second = new_histogram(), new_histogram()
+    for value in range(1, 1001):
+        first.record_value(value)
+    for value in range(5000, 7001):
+        second.record_value(value)
+    save(first, tmp_path / "1.hdr")
+    save(second, tmp_path / "2.hdr")
+    merged = merge_directory(tmp_path)
+    assert merged.get_total_count() == 1000 + 2001
+    assert merged.get_max_value() == pytest.approx(7000, rel=1e-3)
+    assert merged.get_min_value() == 1
+    assert load(tmp_path / "1.hdr").get_total_count() == 1000
+
+
+def test_no_histograms_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no latency histograms"):
+        merge_directory(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    with ServerProcess(["--root", str(PROJECT / "static")]) as running:
+        yield running
+
+
+@pytest.mark.parametrize("processes", [0, 2], ids=["one-process", "master-and-2-workers"])
+def test_merged_count_equals_what_locust_counted(
+    server: ServerProcess, tmp_path: Path, processes: int
+) -> None:
+    argv = [
+        LOCUST, "-f", "bench/scenarios/small.py", "--headless", "-u", "4", "-r", "4", "-t", "4s",
+        "--host", server.url, "--only-summary", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    if processes:
+        port = str(free_port())  # not locust's default *:5557, which a parallel run may hold
+        argv += ["--processes", str(processes), "--master-bind-host", "127.0.0.1"]
+        argv += ["--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
+    env = {**os.environ, "STATICBENCH_HDR_DIR": str(tmp_path)}
+    done = subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list(tmp_path.glob("*.hdr"))) == processes + 1  # the master's is empty
+    locust_total = int((tmp_path / "locust-total.txt").read_text())
+    assert locust_total > 0
+    assert merge_directory(tmp_path).get_total_count() == locust_total
