@@ -43,10 +43,17 @@ def microbench(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Compare every variant × cache under locust (~10 min); `-- --quick` for CI, `-- --full`."""
+    """Every variant × cache under locust (~10 min), ending in its report; `-- --quick` for CI."""
     session.install("-e", ".[bench]")
     _site(session)
-    session.run("python", "-m", "bench", "run", *session.posargs)
+    session.run("python", "-m", "bench", "run", *session.posargs)  # builds the report at the end
+
+
+@nox.session(default=False)
+def report(session: nox.Session) -> None:
+    """Rebuild a run's report: `nox -s report -- RUN_DIR [--baseline OTHER_RUN_DIR]`."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "bench", "report", *(session.posargs or ["reports/latest"]))
 
 
 @nox.session(default=False)

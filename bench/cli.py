@@ -2,7 +2,8 @@
 
 A bad value gets one line on stderr and exit code 2. The exit code of a run says whether
 every trial succeeded (0), some failed (1, each with its reason in the table), or the
-run was interrupted (130).
+run was interrupted (130). A run ends by building its report; `python -m bench report`
+rebuilds one (bench.report.command).
 """
 
 from __future__ import annotations
@@ -122,7 +123,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="address the locust master listens on for remote workers",
     )
     add("--host", type=_url, help="load a server already running there; start none")
+    _add_report_parser(commands)
     return parser
+
+
+def _add_report_parser(commands: argparse._SubParsersAction[_OneLineErrors]) -> None:
+    report = commands.add_parser(
+        "report", help="build report.html, summary.md and charts from a run directory"
+    )
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="e.g. reports/latest")
+    report.add_argument("--baseline", type=Path, metavar="OTHER_RUN_DIR", help="compare with")
+    report.add_argument(
+        "--fail-on-regression",
+        type=_percent,
+        metavar="PCT",
+        help="exit 1 when a cell's req/s fell by more than PCT%% beyond the noise "
+        "(its 95%% interval entirely below -PCT%%); needs --baseline",
+    )
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 100:
+        raise argparse.ArgumentTypeError(f"must be in [0, 100), got {value:g}")
+    return value
 
 
 def matrix_from(args: argparse.Namespace) -> Matrix:
@@ -172,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m bench`."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(arguments)
+    if args.command == "report":
+        from bench.report.command import report_command  # matplotlib only when reporting
+
+        return report_command(args.run_dir, args.baseline, args.fail_on_regression)
     try:
         matrix = _available(matrix_from(args), explicit=args.variants is not None)
     except UsageError as error:
@@ -183,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = read_results(outcome.directory)
     print("\n" + render_summary(results))
     print(f"\nresults: {outcome.directory / 'results.csv'} (run.json, raw locust files beside it)")
+    from bench.report.command import report_after_run
+
+    report_after_run(outcome.directory)
     if outcome.interrupted:
         return 130
     return 1 if (results["status"] == FAILED).any() else 0

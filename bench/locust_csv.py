@@ -44,6 +44,10 @@ _STATS_COLUMNS = (
     *_TIMES.values(),
 )
 _HISTORY_COLUMNS = ("Timestamp", "User Count", "Name", "Total Request Count")
+# With --csv-full-history these are locust's "current" percentiles: over a sliding window of
+# about the last 10 s (locust.stats.CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW; shorter at the
+# start), written as 0 until that window exists.
+_WINDOW_TIMES = {"p50_ms": "50%", "p99_ms": "99%", "max_ms": "100%"}
 _FAILURE_COLUMNS = ("Name", "Error", "Occurrences")
 _EXCEPTION_COLUMNS = ("Message", "Count")
 
@@ -99,6 +103,45 @@ def read_summary(prefix: Path, *, warmup_s: float) -> LocustSummary:
         window_s=window,
         **times,
     )
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One history row (Aggregated): the rate over the second before it, the window's latency."""
+
+    elapsed_s: float  # since the first row
+    users: int
+    requests: int  # cumulative; drops to ~0 where the stats were reset after the warm-up
+    requests_per_s: float  # delta of the count over the row interval; NaN on the first and a reset
+    p50_ms: float  # over locust's sliding ~10 s window; NaN before it has one
+    p99_ms: float
+
+
+def read_history(prefix: Path) -> list[HistoryPoint]:
+    """The run over time, one point per history row (about one a second)."""
+    path = _file(prefix, HISTORY)
+    rows = _read(path, _HISTORY_COLUMNS + tuple(_WINDOW_TIMES.values()))
+    aggregated = [row for row in rows if row["Name"] == AGGREGATED]
+    points: list[HistoryPoint] = []
+    previous: int | None = None
+    for tick, row in enumerate(aggregated):
+        count = _integer(row, "Total Request Count", path)
+        rate = math.nan if previous is None or count < previous else count - previous
+        times = {field: _number(row, column, path) for field, column in _WINDOW_TIMES.items()}
+        if not times["max_ms"]:  # 0 (no window yet) or NaN (N/A: no requests)
+            times = dict.fromkeys(times, math.nan)
+        points.append(
+            HistoryPoint(
+                elapsed_s=tick * ROW_INTERVAL_S,
+                users=_integer(row, "User Count", path),
+                requests=count,
+                requests_per_s=rate / ROW_INTERVAL_S,
+                p50_ms=times["p50_ms"],
+                p99_ms=times["p99_ms"],
+            )
+        )
+        previous = count
+    return points
 
 
 def read_failures(prefix: Path) -> list[tuple[str, str, int]]:

@@ -100,5 +100,6 @@ def read_results(directory: Path) -> pd.DataFrame:
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(f"{directory / CSV_NAME}: missing columns {missing}")
-    frame["reason"] = frame["reason"].fillna("")
+    # A table with no failure has an all-empty reason column, which pandas reads as floats.
+    frame["reason"] = frame["reason"].astype(object).fillna("")
     return frame

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.environment import utc_now
-from bench.locust_csv import LocustCsvError, read_summary
+from bench.locust_csv import STATS, LocustCsvError, read_summary
 from bench.matrix import Trial
-from bench.proc import http_status
+from bench.proc import free_port, http_status
 from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row
 from bench.scenarios import scenario_file
 from server.spawn import ChildProcess, ChildStartError, ServerProcess
@@ -129,12 +129,14 @@ class Runner:
                     "--logfile", str(raw / "workers.log"),
                 ]  # fmt: skip
         elif settings.load_workers:
-            argv += ["--processes", str(settings.load_workers)]  # a master + N forked workers
+            # A master + N forked workers, talking over a free loopback port: locust's default
+            # binds *:5557, on every interface, and fails when a concurrent run holds it.
+            argv += ["--processes", str(settings.load_workers), *_loopback_master()]
         with ExitStack() as stack:
             master = stack.enter_context(self._locust(argv, raw / "locust.stderr"))
             if local_workers:
                 stack.enter_context(self._locust(local_workers, raw / "workers.stderr"))
-            _wait(master, limit)
+            _wait(master, limit, Path(f"{raw / 'locust'}{STATS}"))
 
     def _master_options(self) -> list[str]:
         settings = self.settings
@@ -180,6 +182,15 @@ def _locust_command() -> list[str]:
     return [found]
 
 
+def _loopback_master() -> list[str]:
+    """Options for a master and its forked workers to meet on a free port of 127.0.0.1."""
+    port = str(free_port())
+    return [
+        "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+        "--master-host", "127.0.0.1", "--master-port", port,
+    ]  # fmt: skip
+
+
 def _check_serves(server: ServerProcess) -> None:
     """The ready line said listening; make sure a real request gets a real answer."""
     try:
@@ -190,16 +201,22 @@ def _check_serves(server: ServerProcess) -> None:
         raise TrialFailed(f"server answered GET /index.html with {status}")
 
 
-def _wait(locust: LocustProcess, limit: float) -> None:
+def _wait(locust: LocustProcess, limit: float, stats: Path) -> None:
     """Wait for locust to finish; a hung or crashed locust fails the trial (and is stopped)."""
     assert locust.process is not None
     try:
         code = locust.process.wait(limit)
     except subprocess.TimeoutExpired:
         raise TrialFailed(f"locust still running after {limit:.0f} s; stopped") from None
-    # 1 means "some requests failed": counted in the results, not a broken trial.
-    if code not in (0, 1):
-        raise TrialFailed(f"locust exited {code}: {locust.stderr()[-2000:]}")
+    # 1 means "some requests failed": counted in the results, not a broken trial — unless
+    # locust crashed before it wrote any stats (a traceback exits 1 too).
+    if code not in (0, 1) or not stats.exists():
+        raise TrialFailed(f"locust exited {code}: {_last_lines(locust.stderr())}")
+
+
+def _last_lines(text: str, count: int = 3) -> str:
+    """The end of a child's stderr: where a traceback says what went wrong."""
+    return " | ".join(text.strip().splitlines()[-count:])
 
 
 def split_cpus(available: Sequence[int]) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:

@@ -1,0 +1,230 @@
+"""`python -m bench run` as a person runs it: real servers, real locust, on 127.0.0.1.
+
+A tiny matrix runs end to end into a run directory (results, run.json, raw locust files,
+`latest`); a failed trial is recorded and the run goes on (exit 1); two locust workers give
+one merged row; a bad option is one line on stderr, exit 2, and no run directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.proc import PinnedProcess, free_port
+from bench.results import CSV_NAME, FAILED, OK, PARQUET_NAME, SCHEMA_VERSION, read_results
+from tests.bench.test_runner import Descendants
+from tests.conftest import PROJECT
+
+RUN_LIMIT_S = 90.0  # any one `python -m bench run` here; a hung run is killed, not waited for
+TINY = ["--users", "2", "--repeat", "1"]
+
+
+def run_bench(args: Sequence[str], limit: float = RUN_LIMIT_S) -> subprocess.CompletedProcess[str]:
+    """`python -m bench ARGS` from the project root; killed with all it started past `limit`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench", *args], cwd=PROJECT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=limit)
+    except BaseException:
+        started = psutil.Process(process.pid).children(recursive=True)
+        process.kill()
+        for child in started:
+            if child.is_running():
+                child.kill()
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_directory(out: Path) -> Path:
+    """The one run directory under `out`, which `out/latest` must point at."""
+    runs = [path for path in out.iterdir() if path.is_dir() and not path.is_symlink()]
+    assert len(runs) == 1, runs
+    assert (out / "latest").is_symlink()
+    assert (out / "latest").resolve() == runs[0].resolve()
+    return runs[0]
+
+
+def aggregated_request_count(stats: Path) -> int:
+    """The Aggregated "Request Count" of a raw locust_stats.csv."""
+    with stats.open(newline="", encoding="utf-8") as file:
+        rows = [row for row in csv.DictReader(file) if row["Name"] == "Aggregated"]
+    assert len(rows) == 1, rows
+    return int(rows[0]["Request Count"])
+
+
+def locust_bucket(ms: float) -> float:
+    """Locust's rounding of a response time into its percentile buckets (~2 digits)."""
+    for limit, digits in ((100, 0), (1000, -1), (10000, -2)):
+        if ms < limit:
+            return round(ms, digits)
+    return round(ms, -3)
+
+
+@pytest.fixture(scope="module")
+def original_blog() -> Iterator[PinnedProcess]:
+    """The original post's server; it never answers for a binary file (its task raises)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", "static"]
+    with PinnedProcess(argv, port, cwd=str(PROJECT)) as server:
+        yield server
+
+
+def test_tiny_run_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    args = ["run", "--variants", "asyncio", "--cache", "on", "--scenarios", "small"]
+    args += ["--users", "5", "--duration", "2", "--warmup", "1", "--repeat", "1"]
+    with Descendants() as children:
+        done = run_bench([*args, "--out", str(out)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not children.alive()
+    assert children.matching("-m server"), "no server was started"
+
+    directory = run_directory(out)
+    assert (directory / CSV_NAME).is_file()
+    if importlib.util.find_spec("pyarrow") is not None:
+        assert (directory / PARQUET_NAME).is_file()
+
+    record = json.loads((directory / "run.json").read_text(encoding="utf-8"))
+    assert re.fullmatch(r"[0-9a-f]{40}", record["git"]["commit"])
+    assert record["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert record["packages"]["locust"]
+    assert record["machine"]["cpu_count"] >= 1
+    assert record["settings"]["matrix"]["scenarios"] == ["small"]
+    assert record["settings"]["runner"]["duration"] == 2
+    assert "--scenarios small" in record["command"]
+    assert record["started_at"] <= record["finished_at"]
+    assert record["interrupted"] is False
+
+    raw = directory / "raw" / "asyncio-on-small-u5-r1"
+    for name in ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv"):
+        assert (raw / name).is_file(), name
+
+    results = read_results(directory)
+    assert len(results) == 1
+    row = results.iloc[0]
+    assert row["status"] == OK, row["reason"]
+    assert row["schema_version"] == SCHEMA_VERSION
+    assert (row["variant"], row["cache"], row["scenario"], row["users"]) == (
+        "asyncio", "on", "small", 5,
+    )  # fmt: skip
+    assert row["requests"] > 0
+    assert row["requests_per_s"] > 0
+    assert row["failures"] == 0
+    assert row["window_s"] > 0
+    assert row["overhead_s"] >= 0
+    # p50/p99 are locust's bucketed values (~2 digits); the max is exact.
+    assert row["p50_ms"] <= row["p99_ms"] <= locust_bucket(row["max_ms"])
+    assert row["requests"] == aggregated_request_count(raw / "locust_stats.csv")
+
+    assert "[1/1]" in done.stdout
+    assert re.search(r"[\d,]+ req/s", done.stdout), done.stdout
+    assert re.search(r"req/s \(median\).*trials ok", done.stdout), done.stdout
+    assert re.search(r"small\s+5\s+asyncio\s+on\s+[\d,]+\s+\S+\s+0\s+1/1", done.stdout)
+    # Locust's own summary table and logging go to the raw directory, never to stdout.
+    for chatter in ("Aggregated", "Response time percentiles", "locust.main"):
+        assert chatter not in done.stdout
+    assert "Aggregated" in (raw / "locust.stderr").read_text(encoding="utf-8")
+
+
+def test_a_failed_trial_is_recorded_and_the_run_goes_on(
+    tmp_path: Path, original_blog: PinnedProcess
+) -> None:
+    """`large` never gets an answer from the original server; `small` does, then exit 1."""
+    out = tmp_path / "reports"
+    args = ["run", "--host", original_blog.url, "--scenarios", "large,small", *TINY]
+    with Descendants() as children:
+        done = run_bench([*args, "--duration", "1", "--warmup", "0", "--out", str(out)])
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert not children.alive()
+    assert not children.matching("-m server"), "--host must start no server"
+
+    results = read_results(run_directory(out))
+    assert list(results["scenario"]) == ["large", "small"]
+    assert list(results["status"]) == [FAILED, OK]
+    failed, succeeded = results.iloc[0], results.iloc[1]
+    assert "need 2 to measure a rate" in failed["reason"]
+    assert failed["requests"] != failed["requests"]  # NaN: no measurement, never a zero
+    assert succeeded["requests"] > 0
+    assert set(results["variant"]) == {"external"}
+    assert "FAILED:" in done.stdout
+    assert "[2/2]" in done.stdout
+
+
+def test_two_workers_give_one_merged_row(tmp_path: Path) -> None:
+    """`--load-workers 2`: a master and two forked workers; the master's totals are the row.
+
+    The master sees worker reports every 3 s, so the window needs several seconds.
+    """
+    out = tmp_path / "reports"
+    args = ["run", "--variants", "asyncio", "--cache", "on", "--scenarios", "small", *TINY]
+    args += ["--users", "4", "--duration", "6", "--warmup", "1", "--load-workers", "2"]
+    with Descendants() as children:
+        done = run_bench([*args, "--out", str(out)])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not children.alive(), "a locust worker or the server outlived the run"
+    assert len(children.matching("locust")) >= 3, "expected a master and two workers"
+    assert children.listening, "the server and the master must have listened"
+    assert {host for host, _ in children.listening} == {"127.0.0.1"}, children.listening
+
+    directory = run_directory(out)
+    results = read_results(directory)
+    assert len(results) == 1
+    row = results.iloc[0]
+    assert row["status"] == OK, row["reason"]
+    assert row["load_workers"] == 2
+    assert row["requests"] > 0
+    assert row["window_s"] > 0
+    stats = directory / "raw" / "asyncio-on-small-u4-r1" / "locust_stats.csv"
+    assert row["requests"] == aggregated_request_count(stats)
+
+
+BAD_OPTIONS = {
+    "unknown-variant": ["--variants", "asyncio,nginx2"],
+    "unknown-scenario": ["--scenarios", "small,huge"],
+    "cache-maybe": ["--cache", "maybe"],
+    "zero-users": ["--users", "0"],
+    "duration-abc": ["--duration", "abc"],
+    "server-cpu-99": ["--server-cpus", "99"],
+    "quick-and-full": ["--quick", "--full"],
+    "ftp-host": ["--host", "ftp://x"],
+}
+
+
+@pytest.fixture(scope="module")
+def rejected(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
+    """Every bad command line, run at once; each with the --out it was given."""
+    base = tmp_path_factory.mktemp("rejected")
+
+    def run(name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        out = base / name
+        return run_bench(["run", *BAD_OPTIONS[name], "--out", str(out)], limit=30), out
+
+    with ThreadPoolExecutor(len(BAD_OPTIONS)) as pool:
+        return dict(zip(BAD_OPTIONS, pool.map(run, BAD_OPTIONS), strict=True))
+
+
+@pytest.mark.parametrize("name", list(BAD_OPTIONS))
+def test_bad_options_are_one_line_and_exit_2(
+    rejected: dict[str, tuple[subprocess.CompletedProcess[str], Path]], name: str
+) -> None:
+    done, out = rejected[name]
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "error" in done.stderr
+    assert not out.exists(), "a rejected command created a run directory"

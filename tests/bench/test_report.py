@@ -1,0 +1,469 @@
+"""bench.report from a real run (fixtures/run_small) and synthetic ones: charts are real PNGs,
+table numbers equal what pandas computes from the fixture, marks and regressions show, the
+page is self-contained and loads in headless Chromium, and a default-size run renders fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.locust_csv import read_history
+from bench.report import build_report
+from bench.report.command import report_after_run
+from bench.report.diff import Verdict, compare
+from bench.report.stats import mean_interval, t_quantile, welch_interval
+from bench.results import read_results
+from tests.bench.synthetic_run import FIXTURE, write_synthetic_run
+
+KEYS = ["scenario", "users", "variant", "cache"]
+T_975_DF2 = 4.302652729911275  # t(0.975, 2): three repeats
+T_975 = {1: 12.706204736, 2: T_975_DF2}  # by degrees of freedom (OK repeats - 1)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SYMBOLS = ("❌ ", "⚠️ ", "🔴 ", "🟢 ")
+# Debian's chromium; GitHub's Ubuntu runners ship Google Chrome. STATICBENCH_CHROMIUM overrides.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM = os.environ.get("STATICBENCH_CHROMIUM") or next(
+    (found for name in BROWSERS if (found := shutil.which(name))), None
+)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Path:
+    """A writable copy of the fixture run (a report writes into its run directory)."""
+    return Path(shutil.copytree(FIXTURE, tmp_path / "run"))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk; fails on anything that is not a PNG."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def md_tables(text: str) -> dict[str, list[dict[str, str]]]:
+    """Every Markdown table under a `### title`, as rows keyed by header (marks stripped)."""
+    tables: dict[str, list[dict[str, str]]] = {}
+    title, header = "", list[str]()
+    for line in text.splitlines():
+        if line.startswith("### "):
+            title, header = line[4:], []
+        elif line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if not header:
+                header = cells
+                continue
+            for symbol in SYMBOLS:
+                cells[0] = cells[0].removeprefix(symbol)
+            tables.setdefault(title, []).append(dict(zip(header, cells, strict=True)))
+    return tables
+
+
+def row_of(tables: dict[str, list[dict[str, str]]], title: str, **match: str) -> dict[str, str]:
+    found = [r for r in tables[title] if all(r[k] == v for k, v in match.items())]
+    assert len(found) == 1, (title, match, tables[title])
+    return found[0]
+
+
+def set_cell(frame: pd.DataFrame, variant: str, cache: str, scenario: str) -> pd.Series:
+    return (
+        (frame["variant"] == variant) & (frame["cache"] == cache) & (frame["scenario"] == scenario)
+    )
+
+
+# --- charts ------------------------------------------------------------------------------
+
+
+def test_every_chart_is_a_valid_png_in_the_run_directory(run: Path) -> None:
+    files = build_report(run)
+    names = sorted(path.name for path in files.charts)
+    expected = ["cache", "latency", "throughput", "timeline-mixed-u20", "timeline-small-u20"]
+    assert names == sorted(f"{name}.png" for name in expected)
+    for path in files.charts:
+        assert path.parent == run / "charts"
+        width, height = png_size(path)
+        assert width > 300
+        assert height > 200
+        assert path.stat().st_size > 10_000  # drawn, not an empty canvas
+    assert files.html == run / "report.html"
+    assert files.markdown == run / "summary.md"
+
+
+def test_a_rebuild_reads_only_the_run_and_leaves_no_stale_chart(run: Path) -> None:
+    (run / "charts").mkdir()
+    (run / "charts" / "old.png").write_bytes(b"stale")
+    before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    build_report(run)
+    assert not (run / "charts" / "old.png").exists()
+    for path, mtime in before.items():
+        if path.exists():
+            assert path.stat().st_mtime_ns == mtime, f"{path} was rewritten"
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+def expected_cells() -> pd.DataFrame:
+    """The headline numbers recomputed from the fixture's table with plain pandas."""
+    results = pd.read_csv(FIXTURE / "results.csv")
+    ok = results[results["status"] == "ok"]
+    rate = ok.groupby(KEYS)["requests_per_s"]
+    frame = pd.DataFrame(
+        {"median": rate.median(), "mean": rate.mean(), "sd": rate.std(ddof=1), "n": rate.count()}
+    )
+    frame["total"] = results.groupby(KEYS).size()
+    half = (frame["n"] - 1).map(T_975) * frame["sd"] / np.sqrt(frame["n"])
+    frame["low"] = (frame["mean"] - half).clip(lower=0)
+    frame["high"] = frame["mean"] + half
+    frame["p99"] = ok.groupby(KEYS)["p99_ms"].median()
+    frame["p50"] = ok.groupby(KEYS)["p50_ms"].median()
+    blog = frame.xs("blog", level="variant")["median"]
+    frame["speedup"] = [row["median"] / blog[(s, u, c)] for (s, u, _, c), row in frame.iterrows()]
+    return frame
+
+
+def test_table_numbers_equal_pandas_on_the_fixture(run: Path) -> None:
+    tables = md_tables(build_report(run).markdown.read_text())
+    expected = expected_cells()
+    for (scenario, users, variant, cache), want in expected.iterrows():
+        row = row_of(tables, f"{scenario} · {users} users", variant=variant, cache=cache)
+        assert row["OK/total"] == f"{want['n']:.0f}/{want['total']:.0f}"
+        assert row["req/s"] == f"{want['median']:,.0f}"
+        assert row["95% CI"] == f"[{want['low']:,.0f} – {want['high']:,.0f}]"
+        assert row["speed-up vs blog"] == f"{want['speedup']:.2f}×"
+        assert float(row["p99 ms"].replace(",", "")) == pytest.approx(want["p99"], rel=5e-3)
+        assert float(row["p50 ms"].replace(",", "")) == pytest.approx(want["p50"], rel=5e-3)
+        assert row["failures"] == "0"
+        assert (row["marks"] == "—") == (want["n"] == want["total"])
+
+
+def test_overlapping_intervals_are_not_distinguishable_and_ranks_follow(run: Path) -> None:
+    tables = md_tables(build_report(run).markdown.read_text())
+    expected = expected_cells()
+    for (scenario, users, cache), group in expected.groupby(["scenario", "users", "cache"]):
+        for (_, _, variant, _), cell in group.iterrows():
+            others = group.drop(index=(scenario, users, variant, cache))
+            above = others[others["low"] > cell["high"]]
+            overlap = others[(others["low"] <= cell["high"]) & (others["high"] >= cell["low"])]
+            row = row_of(tables, f"{scenario} · {users} users", variant=variant, cache=cache)
+            assert row["rank"] == str(1 + len(above))
+            names = sorted(v for _, _, v, _ in overlap.index)
+            listed = row["not distinguishable from"].strip("—").split(", ")
+            assert sorted(filter(None, listed)) == names
+
+
+def test_environment_is_at_the_top(run: Path) -> None:
+    files = build_report(run)
+    text = files.markdown.read_text()
+    assert text.index("### Environment") < text.index("### small · 20 users")
+    commit = json.loads((FIXTURE / "run.json").read_text())["git"]["commit"]
+    assert commit in text
+    html = files.html.read_text()
+    assert html.index(commit) < html.index("small · 20 users")
+    for needle in ("AMD EPYC", "server CPUs [0]", "load CPUs [1]", "locust 2.47.0", "2026-11-25"):
+        assert needle in text
+        assert needle in html
+
+
+# --- marks -------------------------------------------------------------------------------
+
+
+def test_failed_and_generator_bound_cells_are_marked_everywhere(run: Path) -> None:
+    frame = pd.read_csv(run / "results.csv", keep_default_na=False, na_values=["", "nan"])
+    failed = set_cell(frame, "asyncio", "off", "small") & (frame["repeat"] == 2)
+    measures = ["requests", "failures", "requests_per_s", "p50_ms", "p90_ms", "p99_ms", "p999_ms"]
+    frame.loc[failed, "status"] = "failed"
+    frame.loc[failed, "reason"] = "injected: server exited 1"
+    frame.loc[failed, measures] = math.nan
+    frame["generator_bound"] = set_cell(frame, "uvloop", "on", "mixed")
+    frame.to_csv(run / "results.csv", index=False)
+
+    files = build_report(run)
+    tables = md_tables(files.markdown.read_text())
+    broken = row_of(tables, "small · 20 users", variant="asyncio", cache="off")
+    assert broken["OK/total"] == "2/3"
+    assert "failed 1/3" in broken["marks"]
+    assert "injected: server exited 1" in broken["marks"]
+    ok_rates = frame.loc[set_cell(frame, "asyncio", "off", "small") & ~failed, "requests_per_s"]
+    assert broken["req/s"] == f"{ok_rates.median():,.0f}"  # the median of the two OK repeats
+    bound = row_of(tables, "mixed · 20 users", variant="uvloop", cache="on")
+    assert "generator-bound" in bound["marks"]
+    clean = row_of(tables, "mixed · 20 users", variant="blog", cache="off")
+    assert clean["marks"] == "—"
+    assert row_of(tables, "Failed trials", reason="injected: server exited 1")["cache"] == "off"
+    html = files.html.read_text()
+    assert '<tr class="failed"><td>asyncio</td><td>off</td>' in html
+    assert '<tr class="marked"><td>uvloop</td><td>on</td>' in html
+    headline = [line for line in files.markdown.read_text().splitlines() if "mixed" in line
+                and "cache=on: fastest uvloop" in line]  # fmt: skip
+    assert all("generator-bound" in line for line in headline)
+
+
+def test_a_run_without_trials_gets_a_report_saying_so(tmp_path: Path, run: Path) -> None:
+    header = (run / "results.csv").read_text().splitlines()[0]
+    (run / "results.csv").write_text(header + "\n")  # e.g. interrupted before the first trial
+    files = build_report(run)
+    assert files.charts == []
+    assert "(no trials)" in files.markdown.read_text()
+    assert "(no trials)" in files.html.read_text()
+
+
+def test_one_repeat_has_no_interval_and_no_rank(tmp_path: Path) -> None:
+    run = write_synthetic_run(tmp_path / "quick", scenarios=("small",), repeats=1)
+    tables = md_tables(build_report(run).markdown.read_text())
+    for row in tables["small · 50 users"]:
+        assert (row["95% CI"], row["rank"], row["not distinguishable from"]) == ("n/a",) * 3
+    text = (run / "summary.md").read_text()
+    assert "cache=on: highest median uvloop (no interval" in text
+    assert "fastest" not in text
+
+
+def test_optional_columns_and_a_sweep_get_their_charts_and_columns(tmp_path: Path) -> None:
+    extra: dict[str, float | str | bool] = {"cpu_us_per_request": 55.5, "rss_mb": 31.0}
+    extra["engine"] = "locust"
+    run = write_synthetic_run(tmp_path / "sweep", scenarios=("small",), users=(10, 50), extra=extra)
+    files = build_report(run)
+    names = {path.stem for path in files.charts}
+    assert {"resources", "sweep"} <= names
+    row = md_tables(files.markdown.read_text())["small · 10 users"][0]
+    assert (row["CPU µs/req"], row["RSS MB"], row["engine"]) == ("55.5", "31", "locust")
+    plain = build_report(write_synthetic_run(tmp_path / "plain", scenarios=("small",)))
+    assert not {"resources", "sweep"} & {path.stem for path in plain.charts}
+    assert "CPU µs/req" not in plain.markdown.read_text()
+
+
+# --- baseline ----------------------------------------------------------------------------
+
+
+def narrowest_cell() -> tuple[str, str, str]:
+    """The fixture cell whose interval is tightest relative to its mean (least noisy)."""
+    cells = expected_cells()
+    width = (cells["high"] - cells["low"]) / cells["mean"]
+    scenario, _, variant, cache = width.idxmin()
+    return variant, cache, scenario
+
+
+def edited_copy(tmp_path: Path, name: str, factor: pd.Series | float, where: str = "all") -> Path:
+    copy = Path(shutil.copytree(FIXTURE, tmp_path / name))
+    frame = pd.read_csv(copy / "results.csv", keep_default_na=False, na_values=["", "nan"])
+    chosen = set_cell(frame, *narrowest_cell()) if where == "cell" else frame.index == frame.index
+    frame.loc[chosen, "requests_per_s"] = frame.loc[chosen, "requests_per_s"] * factor
+    frame.to_csv(copy / "results.csv", index=False)
+    return copy
+
+
+def test_baseline_diff_flags_an_injected_regression(tmp_path: Path) -> None:
+    cut = edited_copy(tmp_path, "cut", 0.6, where="cell")
+    assert main(["report", str(cut), "--baseline", str(FIXTURE), "--fail-on-regression", "10"]) == 1
+    diff = compare(read_results(cut), read_results(FIXTURE))
+    variant, cache, scenario = narrowest_cell()
+    worse = diff[diff["rps_verdict"] == Verdict.WORSE]
+    assert [tuple(r) for r in worse[["variant", "cache", "scenario"]].to_numpy()] == [
+        (variant, cache, scenario)
+    ]
+    assert worse["rps_change_pct"].iloc[0] == pytest.approx(-40)
+    assert worse["rps_high_pct"].iloc[0] < -10
+    assert (diff["p99_verdict"] == Verdict.NOISE).all()  # p99 untouched: all noise
+    tables = md_tables((cut / "summary.md").read_text())
+    row = row_of(tables, "Against the baseline run_small", variant=variant, cache=cache,
+                 scenario=scenario)  # fmt: skip
+    assert row["req/s verdict"] == "worse"
+    assert row["Δ req/s"] == "-40.0%"
+    html = (cut / "report.html").read_text()
+    assert html.count('<tr class="regression">') == 1
+    assert '<p class="verdict fail">1 cell(s) regressed by more than 10%' in html
+    assert main(["report", str(cut), "--baseline", str(FIXTURE), "--fail-on-regression", "99"]) == 0
+
+
+def test_baseline_diff_calls_two_percent_jitter_noise(tmp_path: Path) -> None:
+    rows = len(pd.read_csv(FIXTURE / "results.csv"))
+    jitter = pd.Series(np.random.default_rng(7).uniform(0.98, 1.02, rows))
+    copy = edited_copy(tmp_path, "jitter", jitter)
+    assert main(["report", str(copy), "--baseline", str(FIXTURE), "--fail-on-regression", "5"]) == 0
+    diff = compare(read_results(copy), read_results(FIXTURE))
+    assert set(diff["rps_verdict"]) == {Verdict.NOISE}
+    html = (copy / "report.html").read_text()
+    assert '<tr class="regression">' not in html
+    assert '<p class="verdict">No cell regressed by more than 5% beyond the noise.</p>' in html
+
+
+def test_bad_paths_get_one_line_and_exit_2(
+    tmp_path: Path, run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (
+        ["report", str(tmp_path / "missing")],
+        ["report", str(tmp_path)],  # a directory, but no results.csv
+        ["report", str(run), "--baseline", str(tmp_path / "missing")],
+        ["report", str(run), "--fail-on-regression", "10"],  # needs --baseline
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, (argv, err)
+        assert "error" in err, (argv, err)
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+def test_t_quantiles_and_intervals_against_known_values() -> None:
+    assert t_quantile(2) == pytest.approx(T_975_DF2)
+    assert t_quantile(2.9) == t_quantile(2)  # fractional df rounds down: wider
+    assert t_quantile(31) == pytest.approx(2.039513446, abs=1e-5)
+    assert t_quantile(60) == pytest.approx(2.000297822, abs=1e-6)
+    assert t_quantile(120) == pytest.approx(1.979930405, abs=1e-6)
+    assert math.isnan(mean_interval([5.0])[0])
+    low, high = mean_interval([10.0, 12.0, 14.0])  # mean 12, sd 2
+    assert (low, high) == pytest.approx((12 - T_975_DF2 * 2 / 3**0.5, 12 + T_975_DF2 * 2 / 3**0.5))
+    # Welch by hand: means 12 and 10, both sd 2, n 3: se = 2*sqrt(2/3), df = 4 (t = 2.776445105)
+    low, high = welch_interval([10.0, 12.0, 14.0], [8.0, 10.0, 12.0])
+    half = 2.776445105 * 2 * (2 / 3) ** 0.5
+    assert (low, high) == pytest.approx((2 - half, 2 + half))
+
+
+def test_history_rates_are_count_deltas_and_p99_waits_for_its_window() -> None:
+    prefix = FIXTURE / "raw" / "blog-on-small-u20-r1" / "locust"
+    frame = pd.read_csv(f"{prefix}_stats_history.csv", keep_default_na=False)
+    rows = frame[frame["Name"] == "Aggregated"].reset_index(drop=True)
+    points = read_history(prefix)
+    assert len(points) == len(rows)
+    counts = rows["Total Request Count"].tolist()
+    for i, point in enumerate(points):
+        assert point.elapsed_s == i
+        assert point.requests == counts[i]
+        if i == 0 or counts[i] < counts[i - 1]:  # no previous row, or the warm-up reset
+            assert math.isnan(point.requests_per_s)
+        else:
+            assert point.requests_per_s == counts[i] - counts[i - 1]
+        window = str(rows.loc[i, "100%"])
+        if window in ("0", "N/A"):
+            assert math.isnan(point.p99_ms)
+        else:
+            assert point.p99_ms == float(rows.loc[i, "99%"])
+    assert any(not math.isnan(point.p99_ms) for point in points)
+
+
+def test_a_run_that_cannot_be_reported_still_ends(
+    tmp_path: Path, run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_after_run(tmp_path)  # no results.csv: says so, raises nothing
+    assert "report: not built" in capsys.readouterr().out
+    report_after_run(run)
+    assert f"report: {run / 'report.html'}" in capsys.readouterr().out
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+class _Resources(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "poster", "data") and value is not None:
+                self.found.append((tag, name, value))
+
+
+def test_html_is_self_contained(run: Path) -> None:
+    files = build_report(run)
+    page = files.html.read_text()
+    parser = _Resources()
+    parser.feed(page)
+    images = [value for tag, name, value in parser.found if tag == "img"]
+    assert len(images) == len(files.charts)
+    for tag, name, value in parser.found:
+        if value.startswith("data:"):
+            assert value.startswith("data:image/png;base64,"), (tag, name)
+        else:
+            assert "://" not in value, (tag, name, value)
+            assert (run / value).is_file(), (tag, name, value)
+    assert not re.search(r"https?://", page), "the page must not reach the network"
+    assert "url(" not in page
+    assert "@import" not in page
+    assert "<script" not in page
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium or chrome on PATH (apt-get install chromium)"
+)
+def test_page_loads_every_image_in_headless_chromium(run: Path, tmp_path: Path) -> None:
+    files = build_report(run)
+    probe = run / "probe.html"  # a copy with a script that records what loaded
+    script = (
+        "<script>window.addEventListener('load', () => { const all = [...document.images];"
+        " const ok = all.filter(i => i.complete && i.naturalWidth > 0).length;"
+        " document.documentElement.setAttribute('data-loaded', ok + '/' + all.length); });"
+        "</script></body>"
+    )
+    probe.write_text(files.html.read_text().replace("</body>", script))
+    assert CHROMIUM is not None
+    done = subprocess.run(
+        [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000", "--dump-dom", probe.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    found = re.search(r'data-loaded="(\d+)/(\d+)"', done.stdout)
+    assert found, f"no load record (exit {done.returncode}): {done.stderr[-1500:]}"
+    assert found.group(1) == found.group(2) == str(len(files.charts))
+
+
+# --- speed -------------------------------------------------------------------------------
+
+
+def test_default_matrix_renders_in_under_15_s(
+    tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
+    run = write_synthetic_run(tmp_path / "default")  # 4 variants × 2 caches × 3 scenarios × 3
+    assert len(pd.read_csv(run / "results.csv")) == 72
+    began = time.perf_counter()
+    files = build_report(run)
+    seconds = time.perf_counter() - began
+    record_property("default_matrix_render_s", round(seconds, 2))
+    print(f"default matrix (72 trials) rendered in {seconds:.2f} s")
+    assert len(files.charts) == 3 + 3  # throughput, latency, cache + one timeline per scenario
+    assert seconds < 15
+
+
+# --- CI ----------------------------------------------------------------------------------
+
+
+def test_the_ci_workflow_is_valid() -> None:
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
+    workflow = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ci.yml"
+    document = yaml.safe_load(workflow.read_text())
+    triggers = document.get("on", document.get(True))  # YAML 1.1 reads a bare `on` as True
+    assert {"push", "pull_request"} <= set(triggers)
+    (job,) = document["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    steps = job["steps"]
+    for step in steps:
+        assert ("uses" in step) != ("run" in step), step
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert "nox -s lint tests" in runs
+    assert "nox -s bench -- --quick" in runs
+    assert "GITHUB_STEP_SUMMARY" in runs
+    assert "readlink -f reports/latest" in runs
+    assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps)
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["python-version"] == "3.11"

@@ -1,0 +1,323 @@
+"""The runner with real servers and real locust processes on 127.0.0.1.
+
+Every scenario turns a wrong answer into failures (and a right one into none); a locust
+that fails, or a server that cannot start, is a failed row with its reason and leaves no
+process behind; every scenario file also runs alone with `locust -f`. The matrix's order
+and the presets' time budgets are plain unit tests.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.locust_csv import read_failures
+from bench.matrix import PRESETS, Cell, Matrix, Trial
+from bench.proc import PinnedProcess, free_port
+from bench.results import FAILED, OK, ResultRow
+from bench.runner import MEASURE_TAIL_S, Runner, RunnerSettings
+from bench.scenarios import SCENARIOS, scenario_file
+from server.spawn import ServerProcess
+from tests.conftest import PROJECT
+
+STATIC = PROJECT / "static"
+PARALLEL_TRIALS = 4  # short trials at once: 2 cores, and failures need no precise rate
+STARTUP_S = 1.0  # per trial: server and locust start-up, readiness, stop (measured ~0.5-1.5)
+
+# What each scenario reports when the site is static/docs: a different /index.html, and no
+# /generated/, /css/ or not_found.html (404 with another body). `notfound` meets a site
+# where its paths exist, with the not-found page's very bytes: only the 200 is wrong.
+WRONG_ANSWER = {
+    "small": "body bytes",
+    "close": "body bytes",
+    "large": "expected 200, got 404",
+    "mixed": "expected",
+    "range": "expected 206, got 404",
+    "notfound": "expected 404, got 200",
+}
+MISSING_PATHS = 100  # bench/scenarios/notfound.py asks for /missing/<0..99>.html
+
+
+class Descendants:
+    """Every process descending from this one while a block runs, sampled; none may outlive it.
+
+    Sampling also sees processes that are orphaned later (e.g. locust's forked workers),
+    which a look at the children after the block would miss. psutil handles remember each
+    process's start time, so a recycled PID is never mistaken for one of ours.
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.seen: dict[int, tuple[psutil.Process, str]] = {}  # pid: (handle, command line)
+        self.listening: set[tuple[str, int]] = set()  # every TCP address they listened on
+        self.before = {child.pid for child in psutil.Process().children(recursive=True)}
+        self._interval = interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> Descendants:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            for child in psutil.Process().children(recursive=True):
+                if child.pid not in self.before:
+                    self._note(child)
+            self._done.wait(self._interval)
+
+    def _note(self, child: psutil.Process) -> None:
+        known, cmdline = self.seen.get(child.pid, (child, ""))
+        self.seen[child.pid] = (known, _cmdline(child) or cmdline)  # exec follows fork
+        try:
+            connections = child.net_connections(kind="tcp")
+        except psutil.Error:  # gone meanwhile
+            return
+        listening = [c.laddr for c in connections if c.status == psutil.CONN_LISTEN]
+        self.listening.update((address.ip, address.port) for address in listening)
+
+    def matching(self, text: str) -> list[psutil.Process]:
+        """The sampled processes whose command line contains `text`."""
+        return [process for process, cmdline in self.seen.values() if text in cmdline]
+
+    def alive(self) -> list[psutil.Process]:
+        """Sampled processes still running (zombies excluded); they are killed, then listed."""
+        alive = [process for process, _ in self.seen.values() if _running(process)]
+        for process in alive:
+            process.kill()
+        return alive
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def _settings(url: str | None, root: Path = STATIC) -> RunnerSettings:
+    """Short trials, unpinned (tests share the machine), against `url` when given."""
+    return RunnerSettings(
+        duration=2, warmup=1, server_cpus=None, load_cpus=None, host=url, root=root
+    )
+
+
+def _trial(scenario: str, variant: str = "external", users: int = 2) -> Trial:
+    return Trial(Cell(variant, "n/a" if variant == "external" else "on", scenario, users), 1)
+
+
+@pytest.fixture(scope="module")
+def right_site() -> Iterator[ServerProcess]:
+    """Our server on the demo site the scenarios expect."""
+    with ServerProcess(["--root", str(STATIC)]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def wrong_site() -> Iterator[ServerProcess]:
+    """Our server on another site: other sizes, missing files."""
+    with ServerProcess(["--root", str(STATIC / "docs")]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def found_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Our server on a site where `notfound`'s paths exist, holding the not-found page."""
+    root = tmp_path_factory.mktemp("found")
+    (root / "missing").mkdir()
+    page = (STATIC / "not_found.html").read_bytes()
+    for number in range(MISSING_PATHS):
+        (root / "missing" / f"{number}.html").write_bytes(page)
+    with ServerProcess(["--root", str(root)]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def original_blog() -> Iterator[PinnedProcess]:
+    """The original post's server: 200 with the not-found page for a missing file."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", "static"]
+    with PinnedProcess(argv, port, cwd=str(PROJECT)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def checked_trials(
+    tmp_path_factory: pytest.TempPathFactory,
+    right_site: ServerProcess,
+    wrong_site: ServerProcess,
+    found_site: ServerProcess,
+    original_blog: PinnedProcess,
+) -> dict[str, tuple[ResultRow, Path]]:
+    """Every scenario against a wrong server, and `mixed` against the right one, at once.
+
+    Keyed by scenario ("original" for `notfound` against the original post's server,
+    "right" for the converse); each with its raw directory. Running them together keeps
+    the set short; each runner only starts its own locust.
+    """
+    out = tmp_path_factory.mktemp("checked")
+    jobs = {name: (name, wrong_site.url) for name in SCENARIOS}
+    jobs["notfound"] = ("notfound", found_site.url)
+    jobs["original"] = ("notfound", original_blog.url)
+    jobs["right"] = ("mixed", right_site.url)
+
+    def run(key: str) -> tuple[ResultRow, Path]:
+        scenario, url = jobs[key]
+        runner = Runner(_settings(url), out / key)
+        trial = _trial(scenario)
+        return runner.run(trial), out / key / "raw" / trial.label
+
+    with ThreadPoolExecutor(PARALLEL_TRIALS) as pool:
+        return dict(zip(jobs, pool.map(run, jobs), strict=True))
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_wrong_answers_are_failures(
+    checked_trials: dict[str, tuple[ResultRow, Path]], scenario: str
+) -> None:
+    row, raw = checked_trials[scenario]
+    assert row.status == OK, row.reason
+    assert row.requests > 0
+    assert row.failures > 0, f"{scenario}: a wrong server went unnoticed"
+    errors = [error for _, error, _ in read_failures(raw / "locust")]
+    assert errors, f"{scenario}: failures counted but none recorded"
+    assert any(WRONG_ANSWER[scenario] in error for error in errors), errors
+
+
+def test_original_blog_fails_notfound(checked_trials: dict[str, tuple[ResultRow, Path]]) -> None:
+    """Its 200 for a missing file (sent with `Content-Encoding: UTF-8`, which the client
+    cannot even decode) is a failure, never a success or an uncounted exception."""
+    row, raw = checked_trials["original"]
+    assert row.status == OK, row.reason
+    assert row.requests > 0
+    assert row.failures == row.requests
+    errors = [error for _, error, _ in read_failures(raw / "locust")]
+    assert any(re.search("expected 404, got 200|content encoding", e) for e in errors), errors
+
+
+def test_right_answers_are_no_failures(checked_trials: dict[str, tuple[ResultRow, Path]]) -> None:
+    row, raw = checked_trials["right"]
+    assert row.status == OK, row.reason
+    assert row.requests > 0
+    assert row.failures == 0, read_failures(raw / "locust")
+    assert row.window_s > 0
+    assert row.requests_per_s > 0
+
+
+@pytest.mark.parametrize(
+    ("code", "stderr"),
+    [
+        pytest.param(3, "", id="exit-3"),
+        # A traceback exits 1 like "some requests failed"; with no stats it is a crash.
+        pytest.param(1, "RuntimeError: locust broke", id="crash-exit-1"),
+    ],
+)
+def test_locust_failure_stops_the_server(tmp_path: Path, code: int, stderr: str) -> None:
+    runner = Runner(_settings(None), tmp_path)
+    script = f"import sys, time; time.sleep(0.5); sys.stderr.write({stderr!r}); sys.exit({code})"
+    runner.locust = [sys.executable, "-c", script]  # a real process that fails
+    with Descendants() as children:
+        row = runner.run(_trial("small", variant="asyncio"))
+    assert row.status == FAILED
+    assert re.search(rf"locust exited \(?{code}\b", row.reason), row.reason
+    assert stderr in row.reason
+    assert math.isnan(row.requests)
+    assert children.matching("-m server"), "the trial never started a server"
+    assert not children.alive(), "a process outlived its trial"
+
+
+def test_server_that_cannot_start_is_a_failed_row(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-site"
+    runner = Runner(_settings(None, root=missing), tmp_path)
+    with Descendants() as children:
+        row = runner.run(_trial("small", variant="asyncio"))
+    assert row.status == FAILED
+    assert f"root directory not found: {missing}" in row.reason  # the server's own stderr
+    assert row.overhead_s >= 0
+    assert not children.alive()
+
+
+def test_every_scenario_runs_alone(right_site: ServerProcess) -> None:
+    """`locust -f bench/scenarios/<name>.py` from the project root, no STATICBENCH_* set."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STATICBENCH_")}
+    locust = Path(sys.executable).with_name("locust")
+    runs: dict[str, subprocess.Popen[str]] = {}
+    with Descendants() as children:
+        try:
+            for name in SCENARIOS:
+                argv = [
+                    str(locust), "-f", str(scenario_file(name).relative_to(PROJECT)),
+                    "--headless", "-u", "2", "-r", "2", "-t", "2s", "--host", right_site.url,
+                    "--only-summary",
+                ]  # fmt: skip
+                runs[name] = subprocess.Popen(
+                    argv, cwd=PROJECT, env=env, text=True,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            outputs = {name: run.communicate(timeout=60)[0] for name, run in runs.items()}
+        finally:
+            for run in runs.values():
+                if run.poll() is None:
+                    run.kill()
+                    run.wait()
+    for name, run in runs.items():
+        assert run.returncode == 0, f"{name}: exit {run.returncode}\n{outputs[name][-3000:]}"
+        assert "Aggregated" in outputs[name]
+    assert not children.alive()
+
+
+def test_trials_are_interleaved() -> None:
+    matrix = Matrix(("a", "b"), ("on",), ("small",), (10,), repeats=3)
+    order = [(trial.cell.variant, trial.repeat) for trial in matrix.trials()]
+    assert order == [("a", 1), ("b", 1), ("b", 2), ("a", 2), ("a", 3), ("b", 3)]
+
+
+def test_cells_are_scenario_major() -> None:
+    matrix = Matrix(("a", "b"), ("on", "off"), ("small", "close"), (10,), repeats=1)
+    labels = [cell.label for cell in matrix.cells()]
+    assert labels[:4] == ["a-on-small-u10", "a-off-small-u10", "b-on-small-u10", "b-off-small-u10"]
+    assert len(labels) == len(set(labels)) == 8
+    assert {trial.label for trial in matrix.trials()} == {f"{label}-r1" for label in labels}
+
+
+def _estimated_s(matrix: Matrix) -> float:
+    """What a trial costs: warm-up, measured window, the runner's tail, start-up and stop."""
+    per_trial = matrix.warmup + matrix.duration + MEASURE_TAIL_S + STARTUP_S
+    return len(matrix.trials()) * per_trial
+
+
+@pytest.mark.parametrize(("preset", "budget_s"), [("quick", 180), ("default", 12 * 60)])
+def test_presets_fit_their_budget(preset: str, budget_s: float) -> None:
+    assert _estimated_s(PRESETS[preset]) < budget_s
+
+
+def test_descendants_sees_orphans() -> None:
+    """The leak check itself: a grandchild whose parent exits is still seen, then killed."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    spawn = f"import subprocess, time; subprocess.Popen({sleeper!r}); time.sleep(0.5)"
+    with Descendants() as children:
+        subprocess.run([sys.executable, "-c", spawn], check=True, timeout=10)
+        time.sleep(0.2)
+    left = children.alive()
+    assert len(left) == 1
