@@ -27,7 +27,7 @@ class Costs:
     server_cpu_share: float  # of the server's CPUs
     cpu_us_per_request: float
     capacity_rps: float  # requests/s at 100% of the server's CPUs
-    server_rss_mb: float  # peak
+    rss_mb: float  # peak
     server_fds: float  # peak
     server_threads: float  # peak
     cache_hit_ratio: float  # over the window, from the server's own counters
@@ -43,13 +43,13 @@ class CostProbe:
 
     def __init__(
         self,
-        load_pid: int,
+        load_pids: list[int],
         load_cpus: int,
         server_pid: int | None = None,
         server_cpus: int = 1,
         stats_dir: Path | None = None,
     ) -> None:
-        self.load = TreeSampler(load_pid)
+        self.load = [TreeSampler(pid) for pid in load_pids]
         self.load_cpus = load_cpus
         self.server = TreeSampler(server_pid) if server_pid is not None else None
         self.server_pid = server_pid
@@ -60,13 +60,14 @@ class CostProbe:
     def begin(self) -> None:
         """Open the window (after the warm-up)."""
         self._counters_at_begin = self._counters()
-        self.load.begin()
+        for sampler in self.load:
+            sampler.begin()
         if self.server is not None:
             self.server.begin()
 
     def end(self) -> Costs:
         """Close the window (once the load has stopped) and compute the costs."""
-        load = self.load.end()
+        load = combined([sampler.end() for sampler in self.load])
         server = self.server.end() if self.server is not None else None
         counters = self._counters()
         return costs(
@@ -77,6 +78,17 @@ class CostProbe:
         if self.server_pid is None or self.stats_dir is None:
             return None
         return server_counters(self.server_pid, self.stats_dir)
+
+
+def combined(usages: list[Usage]) -> Usage:
+    """Several trees over the same window as one (CPU and peaks added)."""
+    return Usage(
+        cpu_s=sum(u.cpu_s for u in usages),
+        wall_s=max((u.wall_s for u in usages), default=0.0),
+        peak_rss_bytes=sum(u.peak_rss_bytes for u in usages),
+        peak_fds=sum(u.peak_fds for u in usages),
+        peak_threads=sum(u.peak_threads for u in usages),
+    )
 
 
 def costs(
@@ -100,7 +112,7 @@ def costs(
         server_cpu_share=server_share,
         cpu_us_per_request=per_request,
         capacity_rps=server_cpus * 1e6 / per_request if per_request > 0 else NAN,
-        server_rss_mb=server.peak_rss_bytes / 2**20,
+        rss_mb=server.peak_rss_bytes / 2**20,
         server_fds=server.peak_fds,
         server_threads=server.peak_threads,
         cache_hit_ratio=(after.cache_hits - before.cache_hits) / lookups if lookups else NAN,

@@ -7,6 +7,9 @@ reason and NaN figures — never zeros, which would read as measurements.
 Schema history:
   1 — first version: identity, status, counts, rate, latency percentiles, bytes/s,
       window and runner overhead.
+  2 — µs latency from merged HDR histograms (hdr_*), the server's cost over the window
+      (CPU share, CPU µs per request, capacity, peak RSS/fds/threads, cache hit ratio),
+      the load generator's CPU share and the generator_bound mark.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CSV_NAME = "results.csv"
 PARQUET_NAME = "results.parquet"
 
@@ -54,13 +57,36 @@ class ResultRow:
     window_s: float  # seconds the rate was measured over
     overhead_s: float  # the runner's own time for this trial: start, readiness, stop
     started_at: str  # UTC, ISO 8601
+    hdr_count: float  # requests in the merged latency histogram (all of locust's)
+    hdr_p50_us: float
+    hdr_p90_us: float
+    hdr_p99_us: float
+    hdr_p999_us: float
+    hdr_p9999_us: float
+    hdr_max_us: float
+    server_cpu_share: float  # of the server's CPUs, over the measured window
+    cpu_us_per_request: float  # server CPU (user + system) per request it counted
+    capacity_rps: float  # requests/s the server would reach at 100% of its CPUs
+    rss_mb: float  # the server's peak resident memory
+    server_fds: float
+    server_threads: float
+    cache_hit_ratio: float  # from the server's own counters over the window
+    load_cpu_share: float  # of the load generator's CPUs
+    generator_bound: bool  # load above ~90% of its CPUs while the server had headroom
 
 
 COLUMNS = [field.name for field in fields(ResultRow)]
 _MEASURES = (
     "requests", "failures", "requests_per_s", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
-    "p999_ms", "max_ms", "bytes_per_s", "window_s",
+    "p999_ms", "max_ms", "bytes_per_s", "window_s", "hdr_count", "hdr_p50_us", "hdr_p90_us",
+    "hdr_p99_us", "hdr_p999_us", "hdr_p9999_us", "hdr_max_us", "server_cpu_share",
+    "cpu_us_per_request", "capacity_rps", "rss_mb", "server_fds", "server_threads",
+    "cache_hit_ratio", "load_cpu_share",
 )  # fmt: skip
+
+
+# What schema 2 added: NaN (and generator_bound False) when an older table is read.
+V2_MEASURES = _MEASURES[_MEASURES.index("hdr_count") :]
 
 
 def failed_row(identity: dict[str, Any], reason: str, overhead_s: float = NAN) -> ResultRow:
@@ -68,7 +94,7 @@ def failed_row(identity: dict[str, Any], reason: str, overhead_s: float = NAN) -
     measures: dict[str, Any] = dict.fromkeys(_MEASURES, NAN)
     return ResultRow(
         schema_version=SCHEMA_VERSION, status=FAILED, reason=_one_line(reason),
-        overhead_s=overhead_s, **identity, **measures,
+        overhead_s=overhead_s, generator_bound=False, **identity, **measures,
     )  # fmt: skip
 
 
@@ -90,13 +116,17 @@ def write_results(rows: list[ResultRow], directory: Path) -> list[Path]:
 
 
 def read_results(directory: Path) -> pd.DataFrame:
-    """The table of a run directory; raises ValueError for an unknown schema version."""
+    """The table of a run directory, in the current schema (older versions are upgraded:
+    columns they did not have are NaN, never zero); raises ValueError for unknown ones."""
     frame = pd.read_csv(directory / CSV_NAME, keep_default_na=False, na_values=["", "nan"])
     versions = set(frame["schema_version"]) if len(frame) else {SCHEMA_VERSION}
-    if versions != {SCHEMA_VERSION}:
+    if not versions <= {1, SCHEMA_VERSION}:
         raise ValueError(
-            f"{directory / CSV_NAME}: schema version {versions}, expected {SCHEMA_VERSION}"
+            f"{directory / CSV_NAME}: schema version {versions}, expected <= {SCHEMA_VERSION}"
         )
+    if versions == {1} or frame.empty:
+        added = {name: NAN for name in V2_MEASURES} | {"generator_bound": False}
+        frame = frame.assign(**{k: v for k, v in added.items() if k not in frame.columns})
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(f"{directory / CSV_NAME}: missing columns {missing}")

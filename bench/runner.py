@@ -2,40 +2,37 @@
 
 The runner only moves processes and files. For each trial it starts `python -m server`
 pinned to the server CPUs (unless `--host` names a server already running), checks a real
-response, runs locust headless as a subprocess pinned to the load CPUs — warm-up first,
-forgotten by the scenario when it ends — and turns locust's CSV files into one results
-row. Locust is never imported here: gevent must not patch this process.
+response and the conformance gate, runs locust (`bench.load`) pinned to the load CPUs —
+warm-up first, forgotten by the scenario when it ends — samples what both sides cost over
+the measured window (`bench.costs`), and turns locust's CSV files and latency histograms
+into one results row. Locust is never imported here: gevent must not patch this process.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import conformance
+from bench.costs import CostProbe, Costs
 from bench.environment import utc_now
-from bench.locust_csv import STATS, LocustCsvError, read_summary
+from bench.latency import MERGED, LatencySummary, merge_directory, save, summarise
+from bench.load import LoadFailed, LoadRun, locust_command
+from bench.locust_csv import LocustCsvError, read_summary
 from bench.matrix import Trial
-from bench.proc import free_port, http_status
+from bench.proc import http_status
 from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row
-from bench.scenarios import scenario_file
-from server.spawn import ChildProcess, ChildStartError, ServerProcess
+from server.spawn import ChildStartError, ServerProcess
 
 PROJECT = Path(__file__).resolve().parent.parent
 STATIC = PROJECT / "static"
-LOCUST_GRACE = 30.0  # seconds past its run time before a silent locust is stopped
-# Locust runs this much longer than warm-up + duration so the window can span `duration`:
-# locust writes a history row every second but none when it stops, and the reader skips the
-# row that may race the warm-up reset (bench.locust_csv._first_measured_tick).
-MEASURE_TAIL_S = 2
-WORKER_WAIT = 120  # seconds a master waits for its remote workers to connect
+NO_LATENCY = LatencySummary(0, *[math.nan] * 6)
 
 
 class TrialFailed(Exception):
@@ -57,11 +54,13 @@ class RunnerSettings:
     root: Path = STATIC
 
 
-class LocustProcess(ChildProcess):
-    """A headless locust run; ready at once, done when it exits."""
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The server a trial loads: its URL, and what we know of it when we started it."""
 
-    def _await_ready(self, deadline: float) -> None:
-        self._fail_if_exited()
+    url: str
+    pid: int | None = None
+    stats_dir: Path | None = None
 
 
 class Runner:
@@ -70,7 +69,7 @@ class Runner:
     def __init__(self, settings: RunnerSettings, out: Path) -> None:
         self.settings = settings
         self.out = out
-        self.locust = _locust_command()
+        self.locust = locust_command()
 
     def run(self, trial: Trial) -> ResultRow:
         """Measure one trial; a failure becomes a row with its reason, never an exception."""
@@ -78,79 +77,68 @@ class Runner:
         raw = self.out / "raw" / trial.label
         raw.mkdir(parents=True, exist_ok=True)
         try:
-            locust_seconds = self._measure(trial, raw)
+            locust_seconds, costs = self._measure(trial, raw)
             # Reading the CSVs can fail too (e.g. too few history rows): a row, not a crash.
-            return self._row(trial, raw, started_at, time.monotonic() - began - locust_seconds)
-        except (TrialFailed, ChildStartError, LocustCsvError, OSError) as error:
+            overhead = time.monotonic() - began - locust_seconds
+            return self._row(trial, raw, started_at, overhead, costs)
+        except (TrialFailed, LoadFailed, ChildStartError, LocustCsvError, OSError) as error:
             return failed_row(
                 self._identity(trial, started_at), str(error), time.monotonic() - began
             )
 
-    def _measure(self, trial: Trial, raw: Path) -> float:
-        """Serve and load; returns the seconds locust ran (the rest is overhead)."""
-        with self._server(trial) as url:
+    def _measure(self, trial: Trial, raw: Path) -> tuple[float, Costs]:
+        """Gate, serve and load; the seconds locust ran (the rest is overhead) and the costs."""
+        with self._server(trial, raw) as target:
+            problems = conformance.check(target.url, self.settings.root)
+            if problems:
+                raise TrialFailed(
+                    "not benchmarked, fails the conformance gate: " + "; ".join(problems)
+                )
             began = time.monotonic()
-            self._run_locust(trial, url, raw)
-            return time.monotonic() - began
+            costs = self._load(trial, target, raw)
+            return time.monotonic() - began, costs
+
+    def _load(self, trial: Trial, target: Target, raw: Path) -> Costs:
+        """Run locust; sample both sides from the end of the warm-up to the end of the load."""
+        settings = self.settings
+        load = LoadRun(
+            self.locust, trial, target.url, raw, duration=settings.duration,
+            warmup=settings.warmup, cpus=settings.load_cpus, load_workers=settings.load_workers,
+            remote_workers=settings.remote_workers, master_bind=settings.master_bind,
+        )  # fmt: skip
+        with load:
+            probe = CostProbe(
+                load.pids, self._load_cpu_count(), target.pid,
+                len(settings.server_cpus or os.sched_getaffinity(0)), target.stats_dir,
+            )  # fmt: skip
+            load.sleep_until(load.measured_from)
+            probe.begin()
+            load.sleep_until(load.load_ends_at)
+            costs = probe.end()
+            load.wait()
+        return costs
+
+    def _load_cpu_count(self) -> int:
+        """How many CPUs the load could use: its pinned CPUs, at most one per process."""
+        cpus = len(self.settings.load_cpus or os.sched_getaffinity(0))
+        return max(1, min(cpus, self.settings.load_workers or 1))
 
     @contextmanager
-    def _server(self, trial: Trial) -> Iterator[str]:
-        """The URL to load: our server, started for this trial, or the --host one."""
+    def _server(self, trial: Trial, raw: Path) -> Iterator[Target]:
+        """Our server, started for this trial (with its counters on), or the --host one."""
         if self.settings.host is not None:
-            yield self.settings.host
+            yield Target(self.settings.host)
             return
         cell = trial.cell
-        args = ["--variant", cell.variant, "--cache", cell.cache, "--root", str(self.settings.root)]
+        stats_dir = raw / "server"
+        stats_dir.mkdir(exist_ok=True)
+        args = [
+            "--variant", cell.variant, "--cache", cell.cache, "--root", str(self.settings.root),
+            "--stats-dir", str(stats_dir),
+        ]  # fmt: skip
         with ServerProcess(args, cpus=self.settings.server_cpus, own_group=True) as server:
             _check_serves(server)
-            yield server.url
-
-    def _run_locust(self, trial: Trial, url: str, raw: Path) -> None:
-        """Run locust for warm-up + duration: one process, or a master and its workers."""
-        settings = self.settings
-        run_time = settings.warmup + settings.duration + MEASURE_TAIL_S
-        scenario = str(scenario_file(trial.cell.scenario))
-        argv = [
-            *self.locust, "-f", scenario, "--headless",
-            "-u", str(trial.cell.users), "-r", str(trial.cell.users), "-t", f"{run_time}s",
-            "--host", url, "--csv", str(raw / "locust"), "--csv-full-history",
-            "--only-summary", "--stop-timeout", "2", "--loglevel", "WARNING",
-            "--logfile", str(raw / "locust.log"),
-        ]  # fmt: skip
-        local_workers: list[str] = []
-        limit = run_time + LOCUST_GRACE
-        if settings.remote_workers:
-            argv += self._master_options()
-            limit += WORKER_WAIT
-            if settings.load_workers:
-                local_workers = [
-                    *self.locust, "-f", scenario, "--worker", "--master-host", "127.0.0.1",
-                    "--processes", str(settings.load_workers), "--loglevel", "WARNING",
-                    "--logfile", str(raw / "workers.log"),
-                ]  # fmt: skip
-        elif settings.load_workers:
-            # A master + N forked workers, talking over a free loopback port: locust's default
-            # binds *:5557, on every interface, and fails when a concurrent run holds it.
-            argv += ["--processes", str(settings.load_workers), *_loopback_master()]
-        with ExitStack() as stack:
-            master = stack.enter_context(self._locust(argv, raw / "locust.stderr"))
-            if local_workers:
-                stack.enter_context(self._locust(local_workers, raw / "workers.stderr"))
-            _wait(master, limit, Path(f"{raw / 'locust'}{STATS}"))
-
-    def _master_options(self) -> list[str]:
-        settings = self.settings
-        expected = settings.load_workers + settings.remote_workers
-        return [
-            "--master", "--master-bind-host", settings.master_bind,
-            "--expect-workers", str(expected), "--expect-workers-max-wait", str(WORKER_WAIT),
-        ]  # fmt: skip
-
-    def _locust(self, argv: list[str], log: Path) -> LocustProcess:
-        env = {**os.environ, "STATICBENCH_WARMUP": str(self.settings.warmup)}
-        return LocustProcess(
-            argv, cpus=self.settings.load_cpus, cwd=str(PROJECT), env=env, log=log, own_group=True
-        )
+            yield Target(server.url, server.pid, stats_dir)
 
     def _identity(self, trial: Trial, started_at: str) -> dict[str, Any]:
         cell = trial.cell
@@ -161,34 +149,32 @@ class Runner:
             "started_at": started_at,
         }  # fmt: skip
 
-    def _row(self, trial: Trial, raw: Path, started_at: str, overhead: float) -> ResultRow:
+    def _row(
+        self, trial: Trial, raw: Path, started_at: str, overhead: float, costs: Costs
+    ) -> ResultRow:
         summary = read_summary(raw / "locust", warmup_s=self.settings.warmup)
+        latency = _merged_latency(raw)
         return ResultRow(
             schema_version=SCHEMA_VERSION, status=OK, reason="", overhead_s=overhead,
             requests=summary.requests, failures=summary.failures,
             requests_per_s=summary.requests_per_s, mean_ms=summary.mean_ms,
             p50_ms=summary.p50_ms, p90_ms=summary.p90_ms, p99_ms=summary.p99_ms,
             p999_ms=summary.p999_ms, max_ms=summary.max_ms, bytes_per_s=summary.bytes_per_s,
-            window_s=summary.window_s, **self._identity(trial, started_at),
+            window_s=summary.window_s, hdr_count=latency.count, hdr_p50_us=latency.p50_us,
+            hdr_p90_us=latency.p90_us, hdr_p99_us=latency.p99_us, hdr_p999_us=latency.p999_us,
+            hdr_p9999_us=latency.p9999_us, hdr_max_us=latency.max_us,
+            **asdict(costs), **self._identity(trial, started_at),
         )  # fmt: skip
 
 
-def _locust_command() -> list[str]:
-    """locust from this environment (never imported into this process)."""
-    beside = Path(sys.executable).with_name("locust")
-    found = str(beside) if beside.exists() else shutil.which("locust")
-    if found is None:
-        raise TrialFailed("locust is not installed (pip install locust)")
-    return [found]
-
-
-def _loopback_master() -> list[str]:
-    """Options for a master and its forked workers to meet on a free port of 127.0.0.1."""
-    port = str(free_port())
-    return [
-        "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
-        "--master-host", "127.0.0.1", "--master-port", port,
-    ]  # fmt: skip
+def _merged_latency(raw: Path) -> LatencySummary:
+    """Merge the locust processes' histograms, keep the merged one beside the results."""
+    try:
+        merged = merge_directory(raw / "hdr")
+    except ValueError:
+        return NO_LATENCY
+    save(merged, raw / MERGED)
+    return summarise(merged)
 
 
 def _check_serves(server: ServerProcess) -> None:
@@ -199,24 +185,6 @@ def _check_serves(server: ServerProcess) -> None:
         raise TrialFailed(f"server listens but does not answer: {error}") from None
     if status != 200:
         raise TrialFailed(f"server answered GET /index.html with {status}")
-
-
-def _wait(locust: LocustProcess, limit: float, stats: Path) -> None:
-    """Wait for locust to finish; a hung or crashed locust fails the trial (and is stopped)."""
-    assert locust.process is not None
-    try:
-        code = locust.process.wait(limit)
-    except subprocess.TimeoutExpired:
-        raise TrialFailed(f"locust still running after {limit:.0f} s; stopped") from None
-    # 1 means "some requests failed": counted in the results, not a broken trial — unless
-    # locust crashed before it wrote any stats (a traceback exits 1 too).
-    if code not in (0, 1) or not stats.exists():
-        raise TrialFailed(f"locust exited {code}: {_last_lines(locust.stderr())}")
-
-
-def _last_lines(text: str, count: int = 3) -> str:
-    """The end of a child's stderr: where a traceback says what went wrong."""
-    return " | ".join(text.strip().splitlines()[-count:])
 
 
 def split_cpus(available: Sequence[int]) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:

@@ -20,7 +20,11 @@ KEYS = ["scenario", "users", "variant", "cache"]
 GROUP = ["scenario", "users", "cache"]  # variants are compared within one of these
 REFERENCE = "blog"  # speed-ups are over the original post's design
 LATENCIES = ["p50_ms", "p90_ms", "p99_ms", "p999_ms"]
-OPTIONAL_MEDIANS = ["cpu_us_per_request", "rss_mb"]  # used when the table has them
+# Used when the table has them (schema 2): HDR µs latency and the server's cost.
+OPTIONAL_MEDIANS = [
+    "hdr_p50_us", "hdr_p99_us", "cpu_us_per_request", "capacity_rps", "rss_mb",
+    "cache_hit_ratio",
+]  # fmt: skip
 # Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30.
 _T975 = (
     12.706204736, 4.302652730, 3.182446305, 2.776445105, 2.570581836, 2.446911851,

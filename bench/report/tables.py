@@ -31,7 +31,11 @@ DIFF_CAPTION = (
     "below -PCT% (no interval: its change), or a cell measured in the baseline has no OK "
     "trial here."
 )
-OPTIONAL = {"cpu_us_per_request": "CPU µs/req", "rss_mb": "RSS MB", "engine": "engine"}
+OPTIONAL = {
+    "hdr_p50_us": "p50 µs (HDR)", "hdr_p99_us": "p99 µs (HDR)",
+    "cpu_us_per_request": "CPU µs/req", "capacity_rps": "capacity req/s",
+    "rss_mb": "RSS MB", "cache_hit_ratio": "cache hits", "engine": "engine",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def _getter(env: dict[str, object]) -> Callable[..., object]:
 
 def cell_tables(cells: pd.DataFrame) -> list[Table]:
     """One table per scenario × users: every variant × cache."""
-    optional = [c for c in OPTIONAL if c in cells.columns]
+    optional = [c for c in OPTIONAL if c in cells.columns and cells[c].notna().any()]
     header = [
         "variant", "cache", "OK/total", "req/s", "95% CI", "rank", "not distinguishable from",
         f"speed-up vs {REFERENCE}", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "failures",
@@ -141,10 +145,18 @@ def cell_tables(cells: pd.DataFrame) -> list[Table]:
     return tables
 
 
+def _optional(column: str, value: object) -> str:
+    if column == "engine":
+        return str(value)
+    if column == "cache_hit_ratio":
+        return "—" if _missing(value) else f"{float(value):.1%}"  # type: ignore[arg-type]
+    return ms(value)  # type: ignore[arg-type]
+
+
 def _cell_row(cell: pd.Series, optional: list[str]) -> list[str]:
     rank = "n/a" if _missing(cell["rank"]) else f"{int(cell['rank'])}"
     speedup = "n/a" if _missing(cell["speedup"]) else f"{cell['speedup']:.2f}×"
-    extra = [str(cell[c]) if c == "engine" else ms(cell[c]) for c in optional]
+    extra = [_optional(c, cell[c]) for c in optional]
     reasons = [f"failed: {_short(reason)}" for reason in cell["failed_reasons"]]
     return [
         str(cell["variant"]), str(cell["cache"]), f"{cell['n_ok']}/{cell['n_total']}",

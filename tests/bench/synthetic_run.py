@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import shutil
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bench.matrix import Cell, Trial
-from bench.results import OK, SCHEMA_VERSION, ResultRow, write_results
+from bench.results import OK, SCHEMA_VERSION, V2_MEASURES, ResultRow, write_results
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_small"
 TEMPLATE = sorted((FIXTURE / "raw").glob("*/locust_stats_history.csv"))[0]
@@ -71,5 +72,6 @@ def _row(cell: Cell, repeat: int, rate: float, rng: np.random.Generator) -> Resu
         "requests": rate * 6, "failures": 0.0, "requests_per_s": rate, "mean_ms": 1.3 * p50,
         "max_ms": 20 * p50, "bytes_per_s": rate * 1073, "window_s": 6.0, "overhead_s": 0.3,
         "started_at": "2026-11-25T22:16:06+00:00", **latencies,
+        **dict.fromkeys(V2_MEASURES, math.nan), "generator_bound": False,
     }  # fmt: skip
     return ResultRow(schema_version=SCHEMA_VERSION, **fields)

@@ -25,7 +25,7 @@ def test_cpu_per_request_and_capacity() -> None:
     assert found.capacity_rps == pytest.approx(10_000.0)
     assert found.server_cpu_share == pytest.approx(0.5)
     assert found.cache_hit_ratio == pytest.approx(49_990 / 50_000)
-    assert found.server_rss_mb == pytest.approx(30.0)
+    assert found.rss_mb == pytest.approx(30.0)
 
 
 @pytest.mark.parametrize(

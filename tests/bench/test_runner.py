@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -22,13 +23,14 @@ from pathlib import Path
 import psutil
 import pytest
 
+from bench.load import MEASURE_TAIL_S
 from bench.locust_csv import read_failures
 from bench.matrix import PRESETS, Cell, Matrix, Trial
 from bench.proc import PinnedProcess, free_port
 from bench.results import FAILED, OK, ResultRow
-from bench.runner import MEASURE_TAIL_S, Runner, RunnerSettings
+from bench.runner import Runner, RunnerSettings
 from bench.scenarios import SCENARIOS, scenario_file
-from server.spawn import ServerProcess
+from server.spawn import ChildProcess, ServerProcess
 from tests.conftest import PROJECT
 
 STATIC = PROJECT / "static"
@@ -123,6 +125,11 @@ def _settings(url: str | None, root: Path = STATIC) -> RunnerSettings:
     )
 
 
+def _root_of(server: ChildProcess) -> Path:
+    """The site a test server serves (its --root)."""
+    return Path(server.argv[server.argv.index("--root") + 1]).resolve(strict=False)
+
+
 def _trial(scenario: str, variant: str = "external", users: int = 2) -> Trial:
     return Trial(Cell(variant, "n/a" if variant == "external" else "on", scenario, users), 1)
 
@@ -147,6 +154,7 @@ def found_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     root = tmp_path_factory.mktemp("found")
     (root / "missing").mkdir()
     page = (STATIC / "not_found.html").read_bytes()
+    shutil.copy(STATIC / "index.html", root)  # what the conformance gate fetches
     for number in range(MISSING_PATHS):
         (root / "missing" / f"{number}.html").write_bytes(page)
     with ServerProcess(["--root", str(root)]) as server:
@@ -174,17 +182,18 @@ def checked_trials(
 
     Keyed by scenario ("original" for `notfound` against the original post's server,
     "right" for the converse); each with its raw directory. Running them together keeps
-    the set short; each runner only starts its own locust.
+    the set short; each runner only starts its own locust. The conformance gate is given
+    the site each server really serves, so the wrong answers reach locust's checks.
     """
     out = tmp_path_factory.mktemp("checked")
-    jobs = {name: (name, wrong_site.url) for name in SCENARIOS}
-    jobs["notfound"] = ("notfound", found_site.url)
-    jobs["original"] = ("notfound", original_blog.url)
-    jobs["right"] = ("mixed", right_site.url)
+    jobs = {name: (name, wrong_site) for name in SCENARIOS}
+    jobs["notfound"] = ("notfound", found_site)
+    jobs["original"] = ("notfound", original_blog)
+    jobs["right"] = ("mixed", right_site)
 
     def run(key: str) -> tuple[ResultRow, Path]:
-        scenario, url = jobs[key]
-        runner = Runner(_settings(url), out / key)
+        scenario, server = jobs[key]
+        runner = Runner(_settings(server.url, root=_root_of(server)), out / key)
         trial = _trial(scenario)
         return runner.run(trial), out / key / "raw" / trial.label
 
@@ -205,15 +214,17 @@ def test_wrong_answers_are_failures(
     assert any(WRONG_ANSWER[scenario] in error for error in errors), errors
 
 
-def test_original_blog_fails_notfound(checked_trials: dict[str, tuple[ResultRow, Path]]) -> None:
-    """Its 200 for a missing file (sent with `Content-Encoding: UTF-8`, which the client
-    cannot even decode) is a failure, never a success or an uncounted exception."""
-    row, raw = checked_trials["original"]
-    assert row.status == OK, row.reason
-    assert row.requests > 0
-    assert row.failures == row.requests
-    errors = [error for _, error, _ in read_failures(raw / "locust")]
-    assert any(re.search("expected 404, got 200|content encoding", e) for e in errors), errors
+def test_original_blog_is_not_benchmarked(
+    checked_trials: dict[str, tuple[ResultRow, Path]],
+) -> None:
+    """The original post's server fails the conformance gate (no Content-Length, 200 for
+    a missing file, traversal): the trial is failed with those reasons, never measured."""
+    row, _ = checked_trials["original"]
+    assert row.status == FAILED
+    assert "conformance gate" in row.reason
+    assert "expected 404" in row.reason
+    assert "escapes the root" in row.reason
+    assert math.isnan(row.requests)
 
 
 def test_right_answers_are_no_failures(checked_trials: dict[str, tuple[ResultRow, Path]]) -> None:
