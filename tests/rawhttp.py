@@ -34,7 +34,10 @@ def exchange(port: int, raw: bytes, *, timeout: float = 5.0) -> bytes:
         return read_until_closed(sock, timeout)
 
 
-def read_until_closed(sock: socket.socket, timeout: float = 5.0) -> bytes:
+def read_until_closed(
+    sock: socket.socket, timeout: float = 5.0, *, must_close: bool = False
+) -> bytes:
+    """Everything until the server closes, or until `timeout` (an error if `must_close`)."""
     deadline = time.monotonic() + timeout
     chunks = []
     while time.monotonic() < deadline:
@@ -44,10 +47,12 @@ def read_until_closed(sock: socket.socket, timeout: float = 5.0) -> bytes:
         except TimeoutError:
             break
         except ConnectionResetError:
-            break
+            return b"".join(chunks)
         if not chunk:
-            break
+            return b"".join(chunks)
         chunks.append(chunk)
+    if must_close:
+        raise AssertionError(f"connection still open after {timeout} s")
     return b"".join(chunks)
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from server.spawn import ServerProcess
 from tests.conftest import each_variant, variant_of, variant_params
-from tests.rawhttp import RawResponse, connect, parse_responses, request
+from tests.rawhttp import RawResponse, connect, parse_responses, read_until_closed, request
 
 HEAD_TIMEOUT = 1.0
 POOL_THREADS = 4  # the threaded variant's pool, small so that slow clients could exhaust it
@@ -46,20 +46,7 @@ def get(target: str, *, close: bool = False) -> bytes:
 
 def read_to_close(sock: socket.socket, timeout: float) -> bytes:
     """Everything the server sends until it closes; fails if it is still open after `timeout`."""
-    deadline = time.monotonic() + timeout
-    chunks = []
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(1 << 16)
-        except TimeoutError:
-            break
-        except ConnectionResetError:
-            return b"".join(chunks)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-    pytest.fail(f"connection still open after {timeout} s")
+    return read_until_closed(sock, timeout, must_close=True)
 
 
 def read_one_response(sock: socket.socket, timeout: float = 5.0) -> RawResponse:
