@@ -92,10 +92,13 @@ def _reset_after_warmup(environment: Environment, **_: object) -> None:
     gevent.spawn_later(warmup, forget_warmup)
 
 
-@events.request.add_listener
 def _record_latency(response_time: float, **_: object) -> None:
     """Every request, success or failure, as locust counts them: µs, unrounded."""
     LATENCY.record_value(min(HIGHEST_US, max(1, round(response_time * 1000))))
+
+
+if HDR_DIR:  # only when someone will read the histogram (the runner sets the directory)
+    events.request.add_listener(_record_latency)
 
 
 @events.quitting.add_listener
