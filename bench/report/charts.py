@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,9 +73,15 @@ def log_ms_axis(ax: Axes, label: str) -> None:
     ax.set_ylabel(label)
 
 
+def _short_mark(mark: str) -> str:
+    """Tick labels are narrow: `generator-bound` becomes `gen-bound`."""
+    return mark.replace("generator-", "gen-")
+
+
 def save(fig: Figure, directory: Path, name: str, title: str) -> Chart:
     """Write the figure as `name.png` under `directory`."""
-    fig.suptitle(title, fontsize=11)
+    width = int(fig.get_figwidth() * 11)  # characters that fit across the figure at 11 pt
+    fig.suptitle(textwrap.fill(title, max(40, width)), fontsize=11)
     path = directory / f"{name}.png"
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -96,7 +103,7 @@ def each_cell(cells: pd.DataFrame, palette: Palette) -> Iterator[tuple[str, str,
 
 def tick_label(variant: str, cache: str, cell: pd.Series) -> str:
     """`variant` over `on`, with the cell's marks: a failed or generator-bound cell says so."""
-    flags = "".join(f"\n[{mark}]" for mark in marks(cell))
+    flags = "".join(f"\n[{_short_mark(mark)}]" for mark in marks(cell))
     return f"{variant}\n{cache}{flags}"
 
 
