@@ -28,7 +28,7 @@ from bench.locust_csv import read_failures
 from bench.matrix import PRESETS, Cell, Matrix, Trial
 from bench.proc import PinnedProcess, free_port
 from bench.results import FAILED, OK, ResultRow
-from bench.runner import Runner, RunnerSettings
+from bench.runner import Runner, RunnerSettings, split_cpus
 from bench.scenarios import SCENARIOS, scenario_file
 from server.spawn import ChildProcess, ServerProcess
 from tests.conftest import PROJECT
@@ -332,3 +332,38 @@ def test_descendants_sees_orphans() -> None:
         time.sleep(0.2)
     left = children.alive()
     assert len(left) == 1
+
+
+# -- the cost of a trial, on real runs ------------------------------------------------------
+
+
+def _pinned_trial(tmp_path: Path, variant: str, cache: str, scenario: str, users: int) -> ResultRow:
+    """One real trial, pinned as the bench pins it (server CPU 0, load the rest)."""
+    server_cpus, load_cpus = split_cpus(sorted(os.sched_getaffinity(0)))
+    if server_cpus is None:
+        pytest.skip("needs 2 CPUs to pin the server and the load apart")
+    settings = RunnerSettings(duration=3, warmup=1, server_cpus=server_cpus, load_cpus=load_cpus)
+    row = Runner(settings, tmp_path).run(Trial(Cell(variant, cache, scenario, users), 1))
+    assert row.status == OK, row.reason
+    return row
+
+
+def test_a_saturated_generator_is_marked_and_an_unsaturated_one_is_not(tmp_path: Path) -> None:
+    # uvloop serving from memory needs far less CPU per request than locust spends: locust
+    # is the bottleneck. asyncio reading every file through aiofile per request, on a new
+    # connection each time, is the slower side: the server is.
+    bound = _pinned_trial(tmp_path / "bound", "uvloop", "on", "small", 50)
+    assert bound.load_cpu_share > 0.9, bound
+    assert bound.generator_bound is True
+    free = _pinned_trial(tmp_path / "free", "asyncio", "off", "close", 10)
+    assert free.server_cpu_share > free.load_cpu_share
+    assert free.generator_bound is False
+    for row in (bound, free):
+        # Sane per-request cost on loopback: more than a few µs, less than a few ms.
+        assert 5 < row.cpu_us_per_request < 5_000
+        assert row.capacity_rps == pytest.approx(1e6 / row.cpu_us_per_request, rel=1e-6)
+        assert row.hdr_count >= row.requests > 0  # the histogram also holds the tail
+        assert row.hdr_p50_us <= row.hdr_p99_us <= row.hdr_max_us
+        assert 10 < row.rss_mb < 200
+    assert bound.cache_hit_ratio == pytest.approx(1.0, abs=0.01)
+    assert math.isnan(free.cache_hit_ratio)  # no cache: no lookups counted
