@@ -13,14 +13,14 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
-from bench.proc import PinnedProcess, free_port
+from bench.proc import PinnedProcess
 from bench.results import CSV_NAME, FAILED, OK, PARQUET_NAME, SCHEMA_VERSION, read_results
 from tests.bench.test_runner import Descendants
 from tests.conftest import PROJECT
@@ -71,15 +71,6 @@ def locust_bucket(ms: float) -> float:
         if ms < limit:
             return round(ms, digits)
     return round(ms, -3)
-
-
-@pytest.fixture(scope="module")
-def original_blog() -> Iterator[PinnedProcess]:
-    """The original post's server; it never answers for a binary file (its task raises)."""
-    port = free_port()
-    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", "static"]
-    with PinnedProcess(argv, port, cwd=str(PROJECT)) as server:
-        yield server
 
 
 def test_tiny_run_end_to_end(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,16 +20,8 @@ def test_every_variant_passes(variant: str) -> None:
         assert check(server.url, STATIC) == []
 
 
-@pytest.fixture(scope="module")
-def original() -> Iterator[str]:
-    port = free_port()
-    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", str(STATIC)]
-    with PinnedProcess(argv, port, cwd=str(PROJECT)) as running:
-        yield running.url
-
-
-def test_the_original_post_fails_on_every_count(original: str) -> None:
-    problems = "\n".join(check(original, STATIC))
+def test_the_original_post_fails_on_every_count(original_blog: PinnedProcess) -> None:
+    problems = "\n".join(check(original_blog.url, STATIC))
     assert "Content-Length None" in problems  # no framing
     assert "expected 404" in problems  # 200 for a missing file
     assert "persistent connection" in problems

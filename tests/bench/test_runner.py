@@ -26,7 +26,7 @@ import pytest
 from bench.load import MEASURE_TAIL_S
 from bench.locust_csv import read_failures
 from bench.matrix import PRESETS, Cell, Matrix, Trial
-from bench.proc import PinnedProcess, free_port
+from bench.proc import PinnedProcess
 from bench.results import FAILED, OK, ResultRow
 from bench.runner import Runner, RunnerSettings, split_cpus
 from bench.scenarios import SCENARIOS, scenario_file
@@ -158,15 +158,6 @@ def found_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     for number in range(MISSING_PATHS):
         (root / "missing" / f"{number}.html").write_bytes(page)
     with ServerProcess(["--root", str(root)]) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def original_blog() -> Iterator[PinnedProcess]:
-    """The original post's server: 200 with the not-found page for a missing file."""
-    port = free_port()
-    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", "static"]
-    with PinnedProcess(argv, port, cwd=str(PROJECT)) as server:
         yield server
 
 
