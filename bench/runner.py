@@ -1,8 +1,8 @@
 """Running trials: start the server, run locust against it, always stop both.
 
 The runner only moves processes and files. For each trial it starts `python -m server`
-pinned to the server CPUs (unless `--host` names a server already running), checks a real
-response and the conformance gate, runs locust (`bench.load`) pinned to the load CPUs —
+pinned to the server CPUs (unless `--host` names a server already running), checks it with the
+conformance gate (a real request), runs locust (`bench.load`) pinned to the load CPUs —
 warm-up first, forgotten by the scenario when it ends — samples what both sides cost over
 the measured window (`bench.costs`), and turns locust's CSV files and latency histograms
 into one results row. Locust is never imported here: gevent must not patch this process.
@@ -26,7 +26,6 @@ from bench.latency import MERGED, LatencySummary, merge_directory, save, summari
 from bench.load import LoadFailed, LoadRun, locust_command
 from bench.locust_csv import LocustCsvError, read_summary
 from bench.matrix import Trial
-from bench.proc import http_status
 from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row
 from server.spawn import ChildStartError, ServerProcess
 
@@ -137,7 +136,6 @@ class Runner:
             "--stats-dir", str(stats_dir),
         ]  # fmt: skip
         with ServerProcess(args, cpus=self.settings.server_cpus, own_group=True) as server:
-            _check_serves(server)
             yield Target(server.url, server.pid, stats_dir)
 
     def _identity(self, trial: Trial, started_at: str) -> dict[str, Any]:
@@ -175,16 +173,6 @@ def _merged_latency(raw: Path) -> LatencySummary:
         return NO_LATENCY
     save(merged, raw / MERGED)
     return summarise(merged)
-
-
-def _check_serves(server: ServerProcess) -> None:
-    """The ready line said listening; make sure a real request gets a real answer."""
-    try:
-        status = http_status(server.port)
-    except (OSError, ValueError) as error:
-        raise TrialFailed(f"server listens but does not answer: {error}") from None
-    if status != 200:
-        raise TrialFailed(f"server answered GET /index.html with {status}")
 
 
 def split_cpus(available: Sequence[int]) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:

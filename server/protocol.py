@@ -51,10 +51,6 @@ class Request(NamedTuple):
     headers: dict[str, str]
     keep_alive: bool
 
-    def header(self, name: str) -> str | None:
-        """The value of header `name` (lower-case), or None."""
-        return self.headers.get(name)
-
 
 class _State(Enum):
     HEAD = auto()

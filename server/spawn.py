@@ -33,9 +33,6 @@ class ChildStartError(RuntimeError):
     """The child exited or stayed silent instead of becoming ready."""
 
 
-ServerStartError = ChildStartError  # the name the tests know
-
-
 class ChildProcess:
     """A started command; subclasses say when it is ready (`_await_ready`)."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from server.spawn import ServerProcess, ServerStartError
+from server.spawn import ChildStartError, ServerProcess
 from server.variants import VARIANTS
 from tests.conftest import PROJECT, each_variant, variant_params
 from tests.rawhttp import parse_responses, read_until_closed, request
@@ -87,7 +87,7 @@ def test_port_in_use_exits_2_with_one_line(workers: str) -> None:
 
 
 def test_server_process_reports_a_failed_start() -> None:
-    with contextlib.ExitStack() as stack, pytest.raises(ServerStartError, match="root directory"):
+    with contextlib.ExitStack() as stack, pytest.raises(ChildStartError, match="root directory"):
         stack.enter_context(ServerProcess(["--root", "/no/such/dir"]))
     gc.collect()  # a leaked stderr file would surface here as an (erroring) ResourceWarning
 

@@ -69,8 +69,8 @@ def test_simple_get() -> None:
     assert request == Request(
         "GET", "/index.html?q=1", "HTTP/1.1", {"host": "example.com"}, keep_alive=True
     )
-    assert request.header("host") == "example.com"
-    assert request.header("accept") is None
+    assert request.headers.get("host") == "example.com"
+    assert request.headers.get("accept") is None
 
 
 def test_header_names_lower_cased_values_trimmed_repeats_joined() -> None:

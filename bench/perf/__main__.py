@@ -27,9 +27,9 @@ from bench.nginx import NginxServer, find_nginx
 from bench.perf.memory import measure_memory, raise_nofile
 from bench.perf.render import render
 from bench.perf.verdicts import IDLE_CONNECTIONS, LoadRow, Report, to_json
-from bench.proc import ChildStartError, CoreBusy, PinnedProcess, free_port
+from bench.proc import CoreBusy, PinnedProcess, free_port
 from bench.wrk import WrkError, find_wrk, run_wrk
-from server.spawn import ServerProcess, ServerStartError
+from server.spawn import ChildStartError, ServerProcess
 from server.variants import VARIANTS, available_variants
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -174,7 +174,7 @@ def serving(name: str, start: Starter, rows: list[LoadRow]) -> Iterator[Running 
     with ExitStack() as stack:
         try:
             server: Running | None = stack.enter_context(start())
-        except (ServerStartError, ChildStartError) as error:
+        except ChildStartError as error:
             rows.append(LoadRow(name, None, f"did not start: {error}"))
             server = None
         yield server
