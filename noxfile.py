@@ -17,7 +17,7 @@ def _site(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint + format check) and mypy --strict on server/ and bench/."""
-    session.install("-e", ".[lint,test,bench]")
+    session.install("-e", ".[lint,test,bench,peers]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -26,7 +26,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: real servers on 127.0.0.1 for every variant × cache mode."""
-    session.install("-e", ".[test,bench]")
+    session.install("-e", ".[test,bench,peers]")
     _site(session)
     session.run("pytest", "-m", "not microbench", *session.posargs)
 
@@ -44,7 +44,7 @@ def microbench(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Every variant × cache under locust (~10 min), ending in its report; `-- --quick` for CI."""
-    session.install("-e", ".[bench]")
+    session.install("-e", ".[bench,peers]")
     _site(session)
     session.run("python", "-m", "bench", "run", *session.posargs)  # builds the report at the end
 

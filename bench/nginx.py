@@ -47,9 +47,22 @@ def _user_line() -> str:
     return f"user {user} {group};\n"
 
 
-def nginx_config(root: Path, port: int, workdir: Path, mime_types: Path | None) -> str:
-    """The whole nginx.conf: 1 worker, foreground, no access log, everything in `workdir`."""
+def nginx_config(
+    root: Path,
+    port: int,
+    workdir: Path,
+    mime_types: Path | None,
+    *,
+    error_log: Path | None = None,
+    backlog: int | None = None,
+) -> str:
+    """The whole nginx.conf: 1 worker, foreground, no access log, everything in `workdir`.
+
+    `error_log` may point elsewhere (a run's log directory); `backlog` sets the listen
+    queue (None: nginx's default, 511 on Linux).
+    """
     types = f"include {mime_types};" if mime_types is not None else _FALLBACK_TYPES
+    listen = f"127.0.0.1:{port}" + (f" backlog={backlog}" if backlog is not None else "")
     temp = "\n".join(
         f"    {kind}_temp_path {workdir / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -57,7 +70,7 @@ def nginx_config(root: Path, port: int, workdir: Path, mime_types: Path | None) 
     return f"""{_user_line()}daemon off;
 worker_processes 1;
 pid {workdir / "nginx.pid"};
-error_log {workdir / "error.log"} warn;
+error_log {error_log or workdir / "error.log"} warn;
 events {{
     worker_connections 4096;
 }}
@@ -65,10 +78,11 @@ http {{
     {types}
     default_type application/octet-stream;
     access_log off;
+    log_not_found off;  # a 404 costs no log write: ours logs none either
     sendfile on;
 {temp}
     server {{
-        listen 127.0.0.1:{port};
+        listen {listen};
         root {root};
         index index.html;
     }}
@@ -79,10 +93,22 @@ http {{
 class NginxServer:
     """A running nginx serving `root`; a context manager that always stops it."""
 
-    def __init__(self, binary: str, root: Path, *, cpus: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        root: Path,
+        *,
+        cpus: Sequence[int] | None = None,
+        log_dir: Path | None = None,
+        own_group: bool = False,
+        backlog: int | None = None,
+    ) -> None:
         self.binary = binary
         self.root = root.resolve()
         self.cpus = cpus
+        self.log_dir = log_dir  # None: logs stay in (and go with) the temporary directory
+        self.own_group = own_group
+        self.backlog = backlog
         self._workdir = tempfile.TemporaryDirectory(prefix="staticbench-nginx-")
         self._child: PinnedProcess | None = None
 
@@ -108,12 +134,25 @@ class NginxServer:
         mime = SYSTEM_MIME_TYPES if SYSTEM_MIME_TYPES.is_file() else None
         port = free_port()
         config = self.workdir / "nginx.conf"
-        config.write_text(nginx_config(self.root, port, self.workdir, mime), encoding="utf-8")
-        error_log = self.workdir / "error.log"  # -e: even startup errors stay in workdir
-        argv = [self.binary, "-p", str(self.workdir), "-c", str(config), "-e", str(error_log)]
-        self._child = PinnedProcess(argv, port, cpus=self.cpus)
+        text = nginx_config(
+            self.root, port, self.workdir, mime, error_log=self.error_log, backlog=self.backlog
+        )
+        config.write_text(text, encoding="utf-8")
+        # -e: even startup errors go to the error log, never to a default path outside.
+        argv = [self.binary, "-p", str(self.workdir), "-c", str(config), "-e", str(self.error_log)]
+        stderr = self.log_dir / "nginx.log" if self.log_dir is not None else None
+        self._child = PinnedProcess(
+            argv, port, cpus=self.cpus, log=stderr, own_group=self.own_group
+        )
         self._child.start()
         return self
+
+    @property
+    def error_log(self) -> Path:
+        """nginx's error log: in `log_dir` when given, else in the temporary directory."""
+        if self.log_dir is not None:
+            return self.log_dir / "nginx-error.log"
+        return self.workdir / "error.log"
 
     def stop(self) -> None:
         """Stop nginx (SIGTERM: fast shutdown) and remove the temporary directory."""

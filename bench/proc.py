@@ -1,4 +1,4 @@
-"""Processes the bench measures that are not `python -m server`: nginx, the original blog.
+"""Processes the bench measures that are not `python -m server`: nginx, the original blog, peers.
 
 It adds to `server.spawn.ChildProcess` readiness by a real HTTP request, and measures the
 RSS of a process tree and how busy a set of cores was. It never kills what it did not start.
@@ -6,9 +6,13 @@ RSS of a process tree and how busy a set of cores was. It never kills what it di
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Self
 
 import psutil
@@ -80,7 +84,7 @@ class CoreBusy:
 
 
 class PinnedProcess(ChildProcess):
-    """A command (nginx, the original blog server) ready once `port` answers a GET."""
+    """A command (nginx, the original blog server, a peer) ready once `port` answers a GET."""
 
     def __init__(
         self,
@@ -90,8 +94,19 @@ class PinnedProcess(ChildProcess):
         cpus: Sequence[int] | None = None,
         ready_timeout: float = 15.0,
         cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        log: Path | None = None,
+        own_group: bool = False,
     ) -> None:
-        super().__init__(argv, ready_timeout=ready_timeout, cpus=cpus, cwd=cwd)
+        super().__init__(
+            argv,
+            ready_timeout=ready_timeout,
+            cpus=cpus,
+            cwd=cwd,
+            env=env,
+            log=log,
+            own_group=own_group,
+        )
         self.port = port
 
     @property
@@ -108,3 +123,11 @@ class PinnedProcess(ChildProcess):
             except (OSError, ValueError):
                 time.sleep(0.05)
         raise self._not_ready()
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """With `own_group`, SIGTERM the whole group first (workers too), then stop as usual."""
+        if self.own_group and self.process is not None and self.process.poll() is None:
+            # The leader is alive and not reaped, so its group id is still ours to signal.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+        return super().stop(timeout)

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _PERCENTILE = re.compile(r"^\s*(\d+(?:\.\d+)?)%\s+(\d+(?:\.\d+)?)(us|ms|s|m|h)\s*$", re.M)
@@ -23,7 +24,7 @@ _SOCKET_ERRORS = re.compile(
 )
 _NON_2XX_3XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)\s*$", re.M)
 # Beyond the run itself: wrk's startup, and its own socket timeout draining at the end.
-_GRACE_SECONDS = 30.0
+GRACE_SECONDS = 30.0
 
 
 class WrkError(RuntimeError):
@@ -113,12 +114,19 @@ def wrk_command(
     duration: int,
     connections: int,
     headers: Sequence[str] = (),
+    script: Path | None = None,
+    timeout: int | None = None,
 ) -> list[str]:
     """The command line: one thread, `connections` connections, `--latency`.
 
-    wrk takes whole seconds only ("-d1.5s" is a usage error).
+    wrk takes whole seconds only ("-d1.5s" is a usage error). `script` is a Lua file
+    (`-s`), `timeout` wrk's per-request timeout in seconds (its default is 2).
     """
     command = [binary, "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if timeout is not None:
+        command += ["--timeout", f"{timeout}s"]
+    if script is not None:
+        command += ["-s", str(script)]
     for header in headers:
         command += ["-H", header]
     return [*command, url]
@@ -141,12 +149,12 @@ def run_wrk(
             command,
             capture_output=True,
             text=True,
-            timeout=duration + _GRACE_SECONDS,
+            timeout=duration + GRACE_SECONDS,
             check=False,
             preexec_fn=(lambda: os.sched_setaffinity(0, pin)) if pin else None,
         )
     except subprocess.TimeoutExpired:
-        raise WrkError(f"wrk did not finish within {duration + _GRACE_SECONDS:g} s") from None
+        raise WrkError(f"wrk did not finish within {duration + GRACE_SECONDS:g} s") from None
     if done.returncode != 0:
         raise WrkError(f"wrk exited {done.returncode}: {done.stderr.strip() or done.stdout}")
     return parse_wrk(done.stdout)

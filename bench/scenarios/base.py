@@ -1,14 +1,26 @@
-"""What every scenario shares: the demo site's expected answers and how a reply is checked.
+"""What every scenario shares: the demo site's expected answers, how a reply is checked,
+and the two load models.
 
 Imported only inside locust processes (it imports locust, which patches with gevent).
 A wrong status or a body of the wrong length is a failure, never a silent success.
+
+Closed model (the default): N users, no think time — N requests always in flight, which
+finds the maximum rate. Open model (`--user-rate R`): every user sends R requests/s on a
+fixed schedule of planned send times, whatever the server does; a request's latency is
+measured from its *planned* time, so a stall is charged to every request it delayed, not
+only to the few in flight (coordinated-omission correction, as in wrk2). Locust's own
+statistics stay uncorrected; the HDR histogram holds the corrected latency.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import random
+import time
 from pathlib import Path
 
+import gevent
 from locust import FastHttpUser, constant, events
 from locust.env import Environment
 from locust.runners import WorkerRunner
@@ -19,8 +31,8 @@ from bench.latency import HIGHEST_US, SUFFIX, new_histogram, save
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
 LATENCY = new_histogram()
 SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[2] / "static"))
-PAGE = "/index.html"
 NOT_FOUND_PAGE = "not_found.html"
+LAG_KEY = "staticbench_lag_ms"  # request context: how late the open model sent it
 
 
 def size_of(path: str) -> int:
@@ -28,11 +40,49 @@ def size_of(path: str) -> int:
     return (SITE / path.lstrip("/")).stat().st_size
 
 
+@events.init_command_line_parser.add_listener
+def _add_options(parser: argparse.ArgumentParser) -> None:
+    # A custom option travels from the master to its workers with every spawn message.
+    parser.add_argument(
+        "--user-rate", type=float, default=0.0, include_in_web_ui=True,
+        help="open model: requests/s each user sends on a fixed schedule (0: closed model)",
+    )  # fmt: skip
+
+
+class Schedule:
+    """One user's planned send times at a fixed rate: the open model's clock."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.planned: float | None = None
+
+    def next_slot(self) -> float:
+        """Sleep until the next planned send time; how late (s) the request leaves.
+
+        The first slot has a random phase, so users started together do not send in bursts.
+        A user that fell behind sends at once, and the lateness is charged to the request.
+        """
+        now = time.perf_counter()
+        if self.planned is None:
+            self.planned = now + random.uniform(0.0, self.interval)
+        planned = self.planned
+        self.planned += self.interval
+        if planned > now:
+            gevent.sleep(planned - now)
+        return max(0.0, time.perf_counter() - planned)
+
+
 class StaticUser(FastHttpUser):
-    """A closed-loop client: no think time, so N users keep N requests in flight."""
+    """A client of the demo site: closed loop (no think time), or paced by a `Schedule`."""
 
     abstract = True
     wait_time = constant(0)
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        options = environment.parsed_options
+        rate = float(getattr(options, "user_rate", 0.0) or 0.0)
+        self.schedule = Schedule(rate) if rate > 0 else None
 
     def expect(
         self,
@@ -49,19 +99,29 @@ class StaticUser(FastHttpUser):
         `client.get`; locust would file it under exceptions and count no request at all, so
         it is reported here as a failed request instead.
         """
+        lag_ms = self.schedule.next_slot() * 1000 if self.schedule is not None else 0.0
+        context = {LAG_KEY: lag_ms}
         try:
-            return self._expect(path, status, length, headers, name or path)
+            return self._expect(path, status, length, headers, name or path, context)
         except Exception as error:  # any client error is the server's failure
             self.environment.events.request.fire(
                 request_type="GET", name=name or path, response_time=0, response_length=0,
-                exception=error, context={},
+                exception=error, context=context,
             )  # fmt: skip
             return {}
 
     def _expect(
-        self, path: str, status: int, length: int, headers: dict[str, str] | None, name: str
+        self,
+        path: str,
+        status: int,
+        length: int,
+        headers: dict[str, str] | None,
+        name: str,
+        context: dict[str, float],
     ) -> dict[str, str]:
-        with self.client.get(path, headers=headers, name=name, catch_response=True) as response:
+        with self.client.get(
+            path, headers=headers, name=name, catch_response=True, context=context
+        ) as response:
             got = len(response.content or b"")
             if response.status_code != status:
                 response.failure(f"expected {status}, got {response.status_code}")
@@ -83,7 +143,6 @@ def _reset_after_warmup(environment: Environment, **_: object) -> None:
     runner = environment.runner
     if warmup <= 0 or runner is None:
         return
-    import gevent
 
     def forget_warmup() -> None:
         runner.stats.reset_all()
@@ -92,9 +151,13 @@ def _reset_after_warmup(environment: Environment, **_: object) -> None:
     gevent.spawn_later(warmup, forget_warmup)
 
 
-def _record_latency(response_time: float, **_: object) -> None:
-    """Every request, success or failure, as locust counts them: µs, unrounded."""
-    LATENCY.record_value(min(HIGHEST_US, max(1, round(response_time * 1000))))
+def _record_latency(
+    response_time: float, context: dict[str, float] | None = None, **_: object
+) -> None:
+    """Every request, success or failure, as locust counts them: µs, unrounded, and in the
+    open model from the planned send time (the schedule's lateness added)."""
+    total_ms = response_time + (context or {}).get(LAG_KEY, 0.0)
+    LATENCY.record_value(min(HIGHEST_US, max(1, round(total_ms * 1000))))
 
 
 if HDR_DIR:  # only when someone will read the histogram (the runner sets the directory)

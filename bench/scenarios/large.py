@@ -3,8 +3,7 @@
 from locust import task
 
 from bench.scenarios.base import StaticUser, size_of
-
-LARGE = "/generated/1m.bin"
+from bench.scenarios.paths import LARGE
 
 
 class LargeFile(StaticUser):

@@ -2,7 +2,8 @@
 
 from locust import task
 
-from bench.scenarios.base import PAGE, StaticUser, size_of
+from bench.scenarios.base import StaticUser, size_of
+from bench.scenarios.paths import PAGE
 
 
 class SmallPage(StaticUser):
