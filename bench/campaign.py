@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.environment import describe_run, utc_now, write_run_json
+from bench.environment import describe_run, tools, utc_now, write_run_json
 from bench.matrix import Matrix
 from bench.progress import Progress
 from bench.results import ResultRow, write_results
@@ -54,7 +54,8 @@ def run_campaign(
 ) -> RunOutcome:
     """Run every trial; Ctrl-C stops after stopping the current trial's processes."""
     directory = new_run_directory(out_root)
-    record = describe_run(argv, {"matrix": asdict(matrix), "runner": _jsonable(settings)})
+    settings_record = {"matrix": asdict(matrix), "runner": _jsonable(settings)}
+    record = describe_run(argv, settings_record, tools(matrix.peers, matrix.engines))
     write_run_json(directory, record)
     trials = matrix.trials()
     progress = Progress(len(trials), matrix.warmup + matrix.duration + OVERHEAD_ESTIMATE_S)

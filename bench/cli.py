@@ -18,11 +18,14 @@ from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from bench.campaign import run_campaign
-from bench.matrix import PRESETS, Matrix
+from bench.engine import ENGINES, LOCUST, WRK
+from bench.matrix import CLOSED, PRESETS, SWEEP_SHARES, Matrix
+from bench.peers import PEERS
 from bench.results import FAILED, read_results
 from bench.runner import RunnerSettings, split_cpus
 from bench.scenarios import SCENARIOS
 from bench.summary import render_summary
+from bench.wrk import find_wrk
 from server.variants import VARIANTS
 
 T = TypeVar("T")
@@ -123,6 +126,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="address the locust master listens on for remote workers",
     )
     add("--host", type=_url, help="load a server already running there; start none")
+    add(
+        "--engine", type=_list_of(_choice(ENGINES, "engine")), default=(LOCUST,),
+        help="load engines: locust (default), wrk (its simple GET scenarios, beyond locust's "
+        "ceiling; needs the wrk binary), or locust,wrk for both side by side",
+    )  # fmt: skip
+    add(
+        "--sweep", action="store_true",
+        help="per cell: the closed-model maximum, then the open model at "
+        f"{', '.join(map(str, SWEEP_SHARES))}%% of it (latency vs load)",
+    )  # fmt: skip
+    add(
+        "--rate", type=_list_of(_at_least(1)), metavar="REQ_PER_S",
+        help="open model at these fixed targets (requests/s), e.g. 1000,5000",
+    )  # fmt: skip
+    add(
+        "--peers", type=_list_of(_choice(list(PEERS), "peer")),
+        help="reference servers in the same matrix: nginx,aiohttp,uvicorn "
+        "(one that is not installed is skipped)",
+    )  # fmt: skip
     _add_report_parser(commands)
     return parser
 
@@ -161,13 +183,20 @@ def matrix_from(args: argparse.Namespace) -> Matrix:
         "repeats": args.repeat,
     }  # fmt: skip
     matrix = dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    loads: tuple[str, ...] = (CLOSED,) if args.sweep or not args.rate else ()
+    loads += tuple(f"{share}%" for share in SWEEP_SHARES) if args.sweep else ()
+    loads += tuple(f"{rate}/s" for rate in args.rate or ())
+    matrix = dataclasses.replace(
+        matrix, engines=tuple(args.engine), loads=loads, peers=tuple(args.peers or ())
+    )
     if args.host is not None and args.variants is None:
         matrix = dataclasses.replace(matrix, variants=(EXTERNAL,), caches=("n/a",))
     return matrix
 
 
 def _available(matrix: Matrix, explicit: bool) -> Matrix:
-    """Drop variants this machine cannot run (an error when the user asked for them)."""
+    """Drop variants this machine cannot run (an error when the user asked for them) and
+    peers that are not installed (skipped with a line); an engine asked for must exist."""
     missing = [
         name for name in matrix.variants if name in VARIANTS and not VARIANTS[name].available()
     ]
@@ -175,9 +204,21 @@ def _available(matrix: Matrix, explicit: bool) -> Matrix:
         if explicit:
             raise UsageError(f"variant {name!r} needs {VARIANTS[name].requires}")
         print(f"skipping variant {name}: needs {VARIANTS[name].requires}")
-    return dataclasses.replace(
-        matrix, variants=tuple(v for v in matrix.variants if v not in missing)
+    if WRK in matrix.engines and find_wrk() is None:
+        raise UsageError("engine wrk needs the wrk binary (apt-get install wrk)")
+    absent = [name for name in matrix.peers if not PEERS[name].available()]
+    for name in absent:
+        print(f"skipping peer {name}: not installed (needs {PEERS[name].requires})")
+    matrix = dataclasses.replace(
+        matrix,
+        variants=tuple(v for v in matrix.variants if v not in missing),
+        peers=tuple(p for p in matrix.peers if p not in absent),
     )
+    for line in matrix.skipped():
+        print(f"not measured: {line}")
+    if not matrix.cells():
+        raise UsageError("nothing to measure: no cell of this matrix can run here")
+    return matrix
 
 
 def settings_from(args: argparse.Namespace, matrix: Matrix) -> RunnerSettings:
@@ -204,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return report_command(args.run_dir, args.baseline, args.fail_on_regression)
     try:
+        if args.host is not None and args.peers:
+            raise UsageError("--peers starts its own servers; it cannot be used with --host")
         matrix = _available(matrix_from(args), explicit=args.variants is not None)
     except UsageError as error:
         print(f"python -m bench: error: {error}", file=sys.stderr)
@@ -228,7 +271,10 @@ def _plan(matrix: Matrix, settings: RunnerSettings) -> str:
         f"server on CPU {settings.server_cpus}, load on CPU {settings.load_cpus}"
         if settings.server_cpus else "not pinned (fewer than 2 CPUs)"
     )  # fmt: skip
+    axes = f"engines {','.join(matrix.engines)}; loads {','.join(matrix.loads)}"
+    peers = f"; peers {','.join(matrix.peers)}" if matrix.peers else ""
     return (
         f"{trials} trials: {len(matrix.cells())} cells × {matrix.repeats} repeats, "
-        f"{matrix.warmup} s warm-up + {matrix.duration} s measured each; {pinning}"
+        f"{matrix.warmup} s warm-up + {matrix.duration} s measured each; {pinning}\n"
+        f"{axes}{peers}"
     )

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from bench.sampling import ServerCounters, TreeSampler, Usage, server_counters
 
 SATURATED = 0.9  # a side above this share of its CPUs is the bottleneck
@@ -39,45 +41,63 @@ UNKNOWN = Costs(NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, False)
 
 
 class CostProbe:
-    """Watches the server (when we started it) and the load processes over one window."""
+    """The runner's measured window (a `bench.engine.Window`): watches the server, when we
+    started it, and the load processes the engine names when the window opens."""
 
     def __init__(
         self,
-        load_pids: list[int],
         load_cpus: int,
         server_pid: int | None = None,
         server_cpus: int = 1,
         stats_dir: Path | None = None,
     ) -> None:
-        self.load = [TreeSampler(pid) for pid in load_pids]
+        self.load: list[TreeSampler] = []
         self.load_cpus = load_cpus
         self.server = TreeSampler(server_pid) if server_pid is not None else None
         self.server_pid = server_pid
         self.server_cpus = server_cpus
         self.stats_dir = stats_dir
         self._counters_at_begin: ServerCounters | None = None
+        self._samples: tuple[Usage, Usage | None, ServerCounters | None] | None = None
 
-    def begin(self) -> None:
+    def begin(self, load_pids: list[int]) -> None:
         """Open the window (after the warm-up)."""
         self._counters_at_begin = self._counters()
+        self.load = [sampler for pid in load_pids if (sampler := _sampler(pid)) is not None]
         for sampler in self.load:
             sampler.begin()
         if self.server is not None:
             self.server.begin()
 
-    def end(self) -> Costs:
-        """Close the window (once the load has stopped) and compute the costs."""
+    def end(self) -> None:
+        """Close the window (once the load has stopped)."""
         load = combined([sampler.end() for sampler in self.load])
         server = self.server.end() if self.server is not None else None
-        counters = self._counters()
+        self._samples = (load, server, self._counters())
+
+    def costs(self, client_rps: float = NAN) -> Costs:
+        """The window's costs; `client_rps` stands in for a server without its own counters
+        (a reference peer): its requests are the load's rate over the window."""
+        if self._samples is None:
+            return UNKNOWN
+        load, server, after = self._samples
         return costs(
-            load, self.load_cpus, server, self.server_cpus, self._counters_at_begin, counters
-        )
+            load, self.load_cpus, server, self.server_cpus, self._counters_at_begin, after,
+            client_rps=client_rps,
+        )  # fmt: skip
 
     def _counters(self) -> ServerCounters | None:
         if self.server_pid is None or self.stats_dir is None:
             return None
         return server_counters(self.server_pid, self.stats_dir)
+
+
+def _sampler(pid: int) -> TreeSampler | None:
+    """A sampler of a load process, or None when it already exited (the engine reports why)."""
+    try:
+        return TreeSampler(pid)
+    except psutil.NoSuchProcess:
+        return None
 
 
 def combined(usages: list[Usage]) -> Usage:
@@ -98,15 +118,26 @@ def costs(
     server_cpus: int,
     before: ServerCounters | None,
     after: ServerCounters | None,
+    *,
+    client_rps: float = NAN,
 ) -> Costs:
-    """Pure arithmetic from the samples: per-request cost, capacity, saturation."""
+    """Pure arithmetic from the samples: per-request cost, capacity, saturation.
+
+    Requests are the server's own count over the window; without its counters, the
+    client's rate times the window (`client_rps`, NaN: unknown).
+    """
     load_share = load.share(load_cpus)
-    if server is None or before is None or after is None:
+    if server is None:
         # Nothing known of the server: a saturated generator still means locust's number.
         return Costs(NAN, NAN, NAN, NAN, NAN, NAN, NAN, load_share, load_share > SATURATED)
-    requests = after.requests - before.requests
+    requests: float
+    if before is not None and after is not None:
+        requests = after.requests - before.requests
+        hits = after.cache_hits - before.cache_hits
+        lookups = hits + after.cache_misses - before.cache_misses
+    else:
+        requests, hits, lookups = client_rps * server.wall_s, 0, 0
     per_request = server.cpu_s / requests * 1e6 if requests > 0 else NAN
-    lookups = (after.cache_hits - before.cache_hits) + (after.cache_misses - before.cache_misses)
     server_share = server.share(server_cpus)
     return Costs(
         server_cpu_share=server_share,
@@ -115,7 +146,7 @@ def costs(
         rss_mb=server.peak_rss_bytes / 2**20,
         server_fds=server.peak_fds,
         server_threads=server.peak_threads,
-        cache_hit_ratio=(after.cache_hits - before.cache_hits) / lookups if lookups else NAN,
+        cache_hit_ratio=hits / lookups if lookups else NAN,
         load_cpu_share=load_share,
         generator_bound=load_share > SATURATED and server_share < SATURATED,
     )

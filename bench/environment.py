@@ -58,7 +58,21 @@ def package_versions() -> dict[str, str | None]:
     return found
 
 
-def describe_run(argv: Sequence[str], settings: dict[str, Any]) -> dict[str, Any]:
+def tools(peers: Sequence[str], engines: Sequence[str]) -> dict[str, str]:
+    """Versions of the reference peers and of wrk when the run uses them."""
+    from bench.peers import PEERS
+    from bench.wrk import find_wrk, wrk_version
+
+    found = {name: PEERS[name].describe() for name in peers}
+    binary = find_wrk() if "wrk" in engines else None
+    if binary is not None:
+        found["wrk"] = wrk_version(binary)
+    return found
+
+
+def describe_run(
+    argv: Sequence[str], settings: dict[str, Any], tool_versions: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Everything a reader needs to judge the figures, settings included."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -68,6 +82,7 @@ def describe_run(argv: Sequence[str], settings: dict[str, Any]) -> dict[str, Any
         "git": git_state(),
         "python": platform.python_version(),
         "packages": package_versions(),
+        "tools": tool_versions or {},
         "machine": {
             "cpu_model": cpu_model(),
             "cpu_count": os.cpu_count(),

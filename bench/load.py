@@ -69,6 +69,7 @@ class LoadRun:
         load_workers: int = 0,
         remote_workers: int = 0,
         master_bind: str = "127.0.0.1",
+        user_rate: float = 0.0,
     ) -> None:
         self.raw = raw
         self.warmup = warmup
@@ -83,6 +84,8 @@ class LoadRun:
             "--csv-full-history", "--only-summary", "--stop-timeout", "2",
             "--loglevel", "WARNING", "--logfile", str(raw / "locust.log"),
         ]  # fmt: skip
+        if user_rate > 0:  # the open model (bench.scenarios.base.Schedule)
+            self.master_argv += ["--user-rate", repr(user_rate)]
         self.worker_argv: list[str] = []
         self.limit = self.run_time + LOCUST_GRACE
         if remote_workers:

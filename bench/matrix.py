@@ -1,8 +1,13 @@
-"""What a run measures: cells (variant × cache × scenario × users), repeated, interleaved.
+"""What a run measures: cells (server × cache × scenario × users × engine × load), repeated,
+interleaved.
 
 Repeats are interleaved — every cell once, then every cell again, in reverse order on odd
 repeats — so slow drift of a shared machine spreads over all cells instead of biasing the
 ones measured last. Presets are the matrices `nox -s bench` offers.
+
+A cell's load is `closed` (N users, no think time: the maximum), a fixed open-model target
+(`"5000/s"`), or a share of the same cell's measured maximum (`"50%"`, a sweep point: the
+runner resolves it from the first closed trial, which always runs before it).
 """
 
 from __future__ import annotations
@@ -10,20 +15,62 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from bench.engine import LOCUST, unsupported
+
+CLOSED = "closed"
+NO_CACHE = "n/a"  # the cache axis of a reference peer (it has its own, or none)
+SWEEP_SHARES = (10, 25, 50, 75, 90)  # % of the maximum, for --sweep
+
+
+def is_share(load: str) -> bool:
+    """`"50%"`: a share of the cell's measured maximum."""
+    return load.endswith("%")
+
+
+def share_of(load: str) -> float:
+    """The fraction a share load asks for: `"50%"` → 0.5."""
+    return float(load.removesuffix("%")) / 100
+
+
+def fixed_rate(load: str) -> float:
+    """The target of a fixed open-model load: `"5000/s"` → 5000.0."""
+    return float(load.removesuffix("/s"))
+
+
+def load_suffix(load: str) -> str:
+    """File-name-safe: `` (closed), `-open5000`, `-open50pct`."""
+    if load == CLOSED:
+        return ""
+    if is_share(load):
+        return f"-open{share_of(load) * 100:g}pct"
+    return f"-open{fixed_rate(load):g}"
+
 
 @dataclass(frozen=True, slots=True)
 class Cell:
     """One configuration to measure."""
 
-    variant: str
-    cache: str  # "on" | "off"
+    variant: str  # one of ours, or a reference peer
+    cache: str  # "on" | "off" | NO_CACHE
     scenario: str
     users: int
+    engine: str = LOCUST
+    load: str = CLOSED
 
     @property
     def label(self) -> str:
-        """A short, file-name-safe name, e.g. `uvloop-on-small-u50`."""
-        return f"{self.variant}-{self.cache}-{self.scenario}-u{self.users}"
+        """A short, file-name-safe name, e.g. `uvloop-on-small-u50` or
+        `uvloop-on-small-u50-open50pct`, `nginx-na-small-u50-wrk`."""
+        engine = "" if self.engine == LOCUST else f"-{self.engine}"
+        cache = self.cache.replace("/", "")
+        return (
+            f"{self.variant}-{cache}-{self.scenario}-u{self.users}{engine}{load_suffix(self.load)}"
+        )
+
+    @property
+    def closed(self) -> Cell:
+        """The same cell under the closed model: where a share load takes its maximum from."""
+        return Cell(self.variant, self.cache, self.scenario, self.users, self.engine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +97,32 @@ class Matrix:
     repeats: int = 3
     duration: int = 10
     warmup: int = 2
+    engines: tuple[str, ...] = (LOCUST,)
+    loads: tuple[str, ...] = (CLOSED,)  # a share load needs CLOSED before it
+    peers: tuple[str, ...] = ()
+
+    def _servers(self) -> list[tuple[str, str]]:
+        ours = [(variant, cache) for variant in self.variants for cache in self.caches]
+        return ours + [(peer, NO_CACHE) for peer in self.peers]
+
+    def _combinations(self) -> list[Cell]:
+        axes = itertools.product(
+            self.scenarios, self.users, self.engines, self._servers(), self.loads
+        )
+        return [
+            Cell(variant, cache, scenario, users, engine, load)
+            for scenario, users, engine, (variant, cache), load in axes
+        ]
 
     def cells(self) -> list[Cell]:
-        """Every combination of the axes, scenario-major so related cells sit together."""
-        axes = itertools.product(self.scenarios, self.users, self.variants, self.caches)
-        return [Cell(variant, cache, scenario, users) for scenario, users, variant, cache in axes]
+        """Every combination an engine can run, scenario-major so related cells sit together
+        (and each cell's closed load just before its shares)."""
+        return [cell for cell in self._combinations() if _unsupported(cell) is None]
+
+    def skipped(self) -> list[str]:
+        """One line per kind of combination no engine here can run (not measured)."""
+        reasons = (_unsupported(cell) for cell in self._combinations())
+        return sorted({reason for reason in reasons if reason is not None})
 
     def trials(self) -> list[Trial]:
         """All trials, interleaved: repeat-major, alternate repeats in reverse order."""
@@ -64,6 +132,11 @@ class Matrix:
             order = cells if repeat % 2 else list(reversed(cells))
             trials.extend(Trial(cell, repeat) for cell in order)
         return trials
+
+
+def _unsupported(cell: Cell) -> str | None:
+    reason = unsupported(cell.engine, cell.scenario, cell.load != CLOSED)
+    return f"{cell.engine} × {cell.scenario}: {reason}" if reason else None
 
 
 ALL_VARIANTS = ("blog", "threaded", "asyncio", "uvloop")

@@ -10,7 +10,8 @@ import sys
 import time
 from typing import TextIO
 
-from bench.matrix import Trial
+from bench.engine import LOCUST
+from bench.matrix import CLOSED, Trial
 from bench.results import OK, ResultRow
 
 
@@ -28,8 +29,10 @@ class Progress:
         """Announce a trial before it runs."""
         cell = trial.cell
         width = len(str(self.total))
+        engine = "" if cell.engine == LOCUST else f" {cell.engine}"
+        load = "" if cell.load == CLOSED else f" open {cell.load}"
         self._write(
-            f"[{self.done + 1:>{width}}/{self.total}] {cell.scenario} u{cell.users} "
+            f"[{self.done + 1:>{width}}/{self.total}] {cell.scenario} u{cell.users}{engine}{load} "
             f"{cell.variant} cache={cell.cache} r{trial.repeat} … "
         )
 
@@ -55,8 +58,12 @@ def headline(row: ResultRow) -> str:
     if row.status != OK:
         return f"FAILED: {row.reason[:160]}"
     failures = "" if math.isnan(row.failures) else f" · {row.failures:,.0f} failures"
+    target = "" if math.isnan(row.target_rps) else f" of {row.target_rps:,.0f} target"
+    short = " (SHORT of target)" if row.rate_short else ""
+    bound = " (generator-bound)" if row.generator_bound else ""
+    p99 = f"{row.hdr_p99_us / 1000:.3g}" if not math.isnan(row.hdr_p99_us) else f"{row.p99_ms:g}"
     return (
-        f"{row.requests_per_s:,.0f} req/s · p99 {row.p99_ms:g} ms{failures}"
+        f"{row.requests_per_s:,.0f} req/s{target}{short}{bound} · p99 {p99} ms{failures}"
         f" · runner overhead {row.overhead_s:.1f} s"
     )
 

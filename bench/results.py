@@ -10,6 +10,9 @@ Schema history:
   2 — µs latency from merged HDR histograms (hdr_*), the server's cost over the window
       (CPU share, CPU µs per request, capacity, peak RSS/fds/threads, cache hit ratio),
       the load generator's CPU share and the generator_bound mark.
+  3 — the engine (locust or wrk) and the load model: `load` (closed, a fixed open-model
+      target "5000/s", or a sweep share "50%"), the resolved target_rps and the
+      rate_short mark (achieved rate more than 5% below the target).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CSV_NAME = "results.csv"
 PARQUET_NAME = "results.parquet"
 
@@ -40,6 +43,8 @@ class ResultRow:
     cache: str
     scenario: str
     users: int
+    engine: str  # locust | wrk
+    load: str  # closed | "<n>/s" (open model, fixed target) | "<n>%" (of the measured maximum)
     repeat: int
     load_workers: int
     status: str  # OK or FAILED
@@ -73,6 +78,8 @@ class ResultRow:
     cache_hit_ratio: float  # from the server's own counters over the window
     load_cpu_share: float  # of the load generator's CPUs
     generator_bound: bool  # load above ~90% of its CPUs while the server had headroom
+    target_rps: float  # the open model's target; NaN under the closed model
+    rate_short: bool  # open model: achieved requests/s more than RATE_TOLERANCE below target
 
 
 COLUMNS = [field.name for field in fields(ResultRow)]
@@ -81,12 +88,21 @@ _MEASURES = (
     "p999_ms", "max_ms", "bytes_per_s", "window_s", "hdr_count", "hdr_p50_us", "hdr_p90_us",
     "hdr_p99_us", "hdr_p999_us", "hdr_p9999_us", "hdr_max_us", "server_cpu_share",
     "cpu_us_per_request", "capacity_rps", "rss_mb", "server_fds", "server_threads",
-    "cache_hit_ratio", "load_cpu_share",
+    "cache_hit_ratio", "load_cpu_share", "target_rps",
 )  # fmt: skip
+RATE_TOLERANCE = 0.05
+
+# What later schemas added, as an older table is read: NaN, or the value every older run had.
+V2_MEASURES = _MEASURES[_MEASURES.index("hdr_count") : _MEASURES.index("target_rps")]
+_ADDED: dict[int, dict[str, object]] = {
+    2: {**dict.fromkeys(V2_MEASURES, NAN), "generator_bound": False},
+    3: {"engine": "locust", "load": "closed", "target_rps": NAN, "rate_short": False},
+}
 
 
-# What schema 2 added: NaN (and generator_bound False) when an older table is read.
-V2_MEASURES = _MEASURES[_MEASURES.index("hdr_count") :]
+def rate_short(target_rps: float, achieved_rps: float) -> bool:
+    """The open model fell short: achieved more than RATE_TOLERANCE below its target."""
+    return target_rps > 0 and not achieved_rps >= target_rps * (1 - RATE_TOLERANCE)
 
 
 def failed_row(identity: dict[str, Any], reason: str, overhead_s: float = NAN) -> ResultRow:
@@ -94,7 +110,8 @@ def failed_row(identity: dict[str, Any], reason: str, overhead_s: float = NAN) -
     measures: dict[str, Any] = dict.fromkeys(_MEASURES, NAN)
     return ResultRow(
         schema_version=SCHEMA_VERSION, status=FAILED, reason=_one_line(reason),
-        overhead_s=overhead_s, generator_bound=False, **identity, **measures,
+        overhead_s=overhead_s, generator_bound=False, rate_short=False,
+        **{**measures, **identity},
     )  # fmt: skip
 
 
@@ -120,13 +137,14 @@ def read_results(directory: Path) -> pd.DataFrame:
     columns they did not have are NaN, never zero); raises ValueError for unknown ones."""
     frame = pd.read_csv(directory / CSV_NAME, keep_default_na=False, na_values=["", "nan"])
     versions = set(frame["schema_version"]) if len(frame) else {SCHEMA_VERSION}
-    if not versions <= {1, SCHEMA_VERSION}:
+    if not versions <= set(range(1, SCHEMA_VERSION + 1)):
         raise ValueError(
             f"{directory / CSV_NAME}: schema version {versions}, expected <= {SCHEMA_VERSION}"
         )
-    if versions == {1} or frame.empty:
-        added = {name: NAN for name in V2_MEASURES} | {"generator_bound": False}
-        frame = frame.assign(**{k: v for k, v in added.items() if k not in frame.columns})
+    if len(versions) == 1 or frame.empty:
+        for version, added in _ADDED.items():
+            if version > min(versions):
+                frame = frame.assign(**{k: v for k, v in added.items() if k not in frame})
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(f"{directory / CSV_NAME}: missing columns {missing}")

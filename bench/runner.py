@@ -1,11 +1,13 @@
-"""Running trials: start the server, run locust against it, always stop both.
+"""Running trials: start the server, load it with an engine, always stop both.
 
-The runner only moves processes and files. For each trial it starts `python -m server`
-pinned to the server CPUs (unless `--host` names a server already running), checks it with the
-conformance gate (a real request), runs locust (`bench.load`) pinned to the load CPUs —
-warm-up first, forgotten by the scenario when it ends — samples what both sides cost over
-the measured window (`bench.costs`), and turns locust's CSV files and latency histograms
-into one results row. Locust is never imported here: gevent must not patch this process.
+The runner only moves processes and files. For each trial it starts the server pinned to
+the server CPUs — `python -m server`, or a reference peer (`bench.peers`), unless `--host`
+names a server already running — checks it with the conformance gate (real requests), runs
+the load engine pinned to the load CPUs — locust (`bench.load`: warm-up first, forgotten by
+the scenario when it ends) or wrk (`bench.wrk_engine`) — samples what both sides cost over
+the measured window (`bench.costs`), and turns the engine's figures into one results row.
+A sweep's open-model trials take their target from the cell's first closed-model trial.
+Locust is never imported here: gevent must not patch this process.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from typing import Any
 
 from bench import conformance
 from bench.costs import CostProbe, Costs
+from bench.engine import WRK, Measured
 from bench.environment import utc_now
 from bench.latency import MERGED, LatencySummary, merge_directory, save, summarise
 from bench.load import LoadFailed, LoadRun, locust_command
 from bench.locust_csv import LocustCsvError, read_summary
-from bench.matrix import Trial
-from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row
+from bench.matrix import CLOSED, Cell, Trial, fixed_rate, is_share, share_of
+from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row, rate_short
+from bench.wrk import WrkError
 from server.spawn import ChildStartError, ServerProcess
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -69,24 +73,39 @@ class Runner:
         self.settings = settings
         self.out = out
         self.locust = locust_command()
+        self.maxima: dict[Cell, float] = {}  # closed cell → its first measured requests/s
 
     def run(self, trial: Trial) -> ResultRow:
         """Measure one trial; a failure becomes a row with its reason, never an exception."""
         started_at, began = utc_now(), time.monotonic()
         raw = self.out / "raw" / trial.label
         raw.mkdir(parents=True, exist_ok=True)
+        target_rps = math.nan
         try:
-            locust_seconds, costs = self._measure(trial, raw)
-            # Reading the CSVs can fail too (e.g. too few history rows): a row, not a crash.
-            overhead = time.monotonic() - began - locust_seconds
-            return self._row(trial, raw, started_at, overhead, costs)
-        except (TrialFailed, LoadFailed, ChildStartError, LocustCsvError, OSError) as error:
-            return failed_row(
-                self._identity(trial, started_at), str(error), time.monotonic() - began
-            )
+            target_rps = self._target_rps(trial.cell)
+            load_seconds, measured, costs = self._measure(trial, raw, target_rps)
+            overhead = time.monotonic() - began - load_seconds
+            row = self._row(trial, started_at, overhead, measured, costs, target_rps)
+        except (TrialFailed, LoadFailed, WrkError, ChildStartError, LocustCsvError, OSError) as e:
+            identity = self._identity(trial, started_at) | {"target_rps": target_rps}
+            return failed_row(identity, str(e), time.monotonic() - began)
+        if trial.cell.load == CLOSED:
+            self.maxima.setdefault(trial.cell, row.requests_per_s)
+        return row
 
-    def _measure(self, trial: Trial, raw: Path) -> tuple[float, Costs]:
-        """Gate, serve and load; the seconds locust ran (the rest is overhead) and the costs."""
+    def _target_rps(self, cell: Cell) -> float:
+        """The open model's target (NaN when closed); a share of the cell's maximum."""
+        if cell.load == CLOSED:
+            return math.nan
+        if not is_share(cell.load):
+            return fixed_rate(cell.load)
+        maximum = self.maxima.get(cell.closed)
+        if maximum is None or not maximum > 0:
+            raise TrialFailed(f"no maximum to take {cell.load} of: the closed-model trial failed")
+        return share_of(cell.load) * maximum
+
+    def _measure(self, trial: Trial, raw: Path, target_rps: float) -> tuple[float, Measured, Costs]:
+        """Gate, serve and load; the seconds the load ran (the rest is overhead) and figures."""
         with self._server(trial, raw) as target:
             problems = conformance.check(target.url, self.settings.root)
             if problems:
@@ -94,41 +113,62 @@ class Runner:
                     "not benchmarked, fails the conformance gate: " + "; ".join(problems)
                 )
             began = time.monotonic()
-            costs = self._load(trial, target, raw)
-            return time.monotonic() - began, costs
+            probe = CostProbe(
+                self._load_cpu_count(trial.cell), target.pid,
+                len(self.settings.server_cpus or os.sched_getaffinity(0)), target.stats_dir,
+            )  # fmt: skip
+            measured = self._load(trial, target.url, raw, probe, target_rps)
+            return time.monotonic() - began, measured, probe.costs(measured.requests_per_s)
 
-    def _load(self, trial: Trial, target: Target, raw: Path) -> Costs:
-        """Run locust; sample both sides from the end of the warm-up to the end of the load."""
-        settings = self.settings
+    def _load(
+        self, trial: Trial, url: str, raw: Path, probe: CostProbe, target_rps: float
+    ) -> Measured:
+        """Run the cell's engine; it opens and closes the probe's window."""
+        settings, cell = self.settings, trial.cell
+        if cell.engine == WRK:
+            from bench.wrk_engine import run_wrk_trial
+
+            return run_wrk_trial(
+                cell.scenario, url, raw, duration=settings.duration, warmup=settings.warmup,
+                connections=cell.users, cpus=settings.load_cpus, window=probe,
+            )  # fmt: skip
+        user_rate = target_rps / cell.users if target_rps > 0 else 0.0
         load = LoadRun(
-            self.locust, trial, target.url, raw, duration=settings.duration,
+            self.locust, trial, url, raw, duration=settings.duration,
             warmup=settings.warmup, cpus=settings.load_cpus, load_workers=settings.load_workers,
             remote_workers=settings.remote_workers, master_bind=settings.master_bind,
+            user_rate=user_rate,
         )  # fmt: skip
         with load:
-            probe = CostProbe(
-                load.pids, self._load_cpu_count(), target.pid,
-                len(settings.server_cpus or os.sched_getaffinity(0)), target.stats_dir,
-            )  # fmt: skip
             load.sleep_until(load.measured_from)
-            probe.begin()
+            probe.begin(load.pids)
             load.sleep_until(load.load_ends_at)
-            costs = probe.end()
+            probe.end()
             load.wait()
-        return costs
+        return _locust_measured(raw, settings.warmup)
 
-    def _load_cpu_count(self) -> int:
+    def _load_cpu_count(self, cell: Cell) -> int:
         """How many CPUs the load could use: its pinned CPUs, at most one per process."""
         cpus = len(self.settings.load_cpus or os.sched_getaffinity(0))
-        return max(1, min(cpus, self.settings.load_workers or 1))
+        processes = 1 if cell.engine == WRK else self.settings.load_workers or 1
+        return max(1, min(cpus, processes))
 
     @contextmanager
     def _server(self, trial: Trial, raw: Path) -> Iterator[Target]:
-        """Our server, started for this trial (with its counters on), or the --host one."""
+        """Our server, started for this trial (with its counters on), a reference peer,
+        or the --host one."""
         if self.settings.host is not None:
             yield Target(self.settings.host)
             return
         cell = trial.cell
+        from bench.peers import PEERS, start_peer
+
+        if cell.variant in PEERS:
+            with start_peer(
+                cell.variant, self.settings.root, self.settings.server_cpus, raw
+            ) as peer:
+                yield Target(peer.url, peer.pid)
+            return
         stats_dir = raw / "server"
         stats_dir.mkdir(exist_ok=True)
         args = [
@@ -142,27 +182,37 @@ class Runner:
         cell = trial.cell
         return {
             "variant": cell.variant, "cache": cell.cache, "scenario": cell.scenario,
-            "users": cell.users, "repeat": trial.repeat,
-            "load_workers": self.settings.load_workers + self.settings.remote_workers,
-            "started_at": started_at,
+            "users": cell.users, "engine": cell.engine, "load": cell.load,
+            "repeat": trial.repeat, "started_at": started_at,
+            "load_workers": (
+                0 if cell.engine == WRK
+                else self.settings.load_workers + self.settings.remote_workers
+            ),
         }  # fmt: skip
 
     def _row(
-        self, trial: Trial, raw: Path, started_at: str, overhead: float, costs: Costs
-    ) -> ResultRow:
-        summary = read_summary(raw / "locust", warmup_s=self.settings.warmup)
-        latency = _merged_latency(raw)
+        self, trial: Trial, started_at: str, overhead: float, measured: Measured, costs: Costs,
+        target_rps: float,
+    ) -> ResultRow:  # fmt: skip
+        latency = measured.latency
         return ResultRow(
             schema_version=SCHEMA_VERSION, status=OK, reason="", overhead_s=overhead,
-            requests=summary.requests, failures=summary.failures,
-            requests_per_s=summary.requests_per_s, mean_ms=summary.mean_ms,
-            p50_ms=summary.p50_ms, p90_ms=summary.p90_ms, p99_ms=summary.p99_ms,
-            p999_ms=summary.p999_ms, max_ms=summary.max_ms, bytes_per_s=summary.bytes_per_s,
-            window_s=summary.window_s, hdr_count=latency.count, hdr_p50_us=latency.p50_us,
+            requests=measured.requests, failures=measured.failures,
+            requests_per_s=measured.requests_per_s, mean_ms=measured.mean_ms,
+            p50_ms=measured.p50_ms, p90_ms=measured.p90_ms, p99_ms=measured.p99_ms,
+            p999_ms=measured.p999_ms, max_ms=measured.max_ms, bytes_per_s=measured.bytes_per_s,
+            window_s=measured.window_s, hdr_count=latency.count, hdr_p50_us=latency.p50_us,
             hdr_p90_us=latency.p90_us, hdr_p99_us=latency.p99_us, hdr_p999_us=latency.p999_us,
-            hdr_p9999_us=latency.p9999_us, hdr_max_us=latency.max_us,
+            hdr_p9999_us=latency.p9999_us, hdr_max_us=latency.max_us, target_rps=target_rps,
+            rate_short=rate_short(target_rps, measured.requests_per_s),
             **asdict(costs), **self._identity(trial, started_at),
         )  # fmt: skip
+
+
+def _locust_measured(raw: Path, warmup: int) -> Measured:
+    """Locust's CSV summary and the merged latency histograms of one trial."""
+    summary = read_summary(raw / "locust", warmup_s=warmup)
+    return Measured(**asdict(summary), latency=_merged_latency(raw))
 
 
 def _merged_latency(raw: Path) -> LatencySummary:

@@ -8,23 +8,34 @@ from bench.results import OK
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Per scenario × users × variant × cache: median req/s and p99 over repeats, failures."""
+    """Per cell: median req/s and p99 (µs histogram, else locust's ms) over repeats, marks."""
     frame = results.copy()
     frame["ok"] = frame["status"] == OK
-    keys = ["scenario", "users", "variant", "cache"]
+    frame["p99"] = frame["hdr_p99_us"].div(1000).fillna(frame["p99_ms"])
+    keys = ["scenario", "users", "engine", "load", "variant", "cache"]
     grouped = frame.groupby(keys, sort=False)
     ok = frame[frame["ok"]].groupby(keys, sort=False)
     table = pd.DataFrame(
         {
             "req/s (median)": ok["requests_per_s"].median(),
-            "p99 ms (median)": ok["p99_ms"].median(),
+            "target req/s": ok["target_rps"].median(),
+            "p99 ms (median)": ok["p99"].median(),
             "failures": ok["failures"].sum(),
+            "marks": _marks(ok["generator_bound"].any(), ok["rate_short"].any()),
             "trials ok": grouped["ok"].sum().astype(int).astype(str)
             + "/"
             + grouped["ok"].size().astype(str),
         }
     )
     return table.reset_index()
+
+
+def _marks(bound: pd.Series, short: pd.Series) -> pd.Series:
+    """Why a median may not be the server's (when any repeat had it): locust's ceiling, or
+    an open model short of its target."""
+    marks = bound.map({True: "generator-bound", False: ""}).astype(str)
+    shortfall = short.map({True: "short of target", False: ""}).astype(str)
+    return (marks + ", " + shortfall).str.strip(", ")
 
 
 def render_summary(results: pd.DataFrame) -> str:
@@ -34,9 +45,11 @@ def render_summary(results: pd.DataFrame) -> str:
     table = summarise(results)
     text: str = table.to_string(
         index=False,
+        na_rep="—",
         formatters={
             "req/s (median)": lambda v: "—" if pd.isna(v) else f"{v:,.0f}",
-            "p99 ms (median)": lambda v: "—" if pd.isna(v) else f"{v:g}",
+            "target req/s": lambda v: "—" if pd.isna(v) else f"{v:,.0f}",
+            "p99 ms (median)": lambda v: "—" if pd.isna(v) else f"{v:.3g}",
             "failures": lambda v: "—" if pd.isna(v) else f"{v:,.0f}",
         },
     )

@@ -123,7 +123,8 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert "[1/1]" in done.stdout
     assert re.search(r"[\d,]+ req/s", done.stdout), done.stdout
     assert re.search(r"req/s \(median\).*trials ok", done.stdout), done.stdout
-    assert re.search(r"small\s+5\s+asyncio\s+on\s+[\d,]+\s+\S+\s+0\s+1/1", done.stdout)
+    summary_row = r"small\s+5\s+locust\s+closed\s+asyncio\s+on\s+[\d,]+\s+—\s+\S+\s+0\s+"
+    assert re.search(summary_row + r"(generator-bound\s+)?1/1", done.stdout), done.stdout
     # Locust's own summary table and logging go to the raw directory, never to stdout.
     for chatter in ("Aggregated", "Response time percentiles", "locust.main"):
         assert chatter not in done.stdout
@@ -190,6 +191,11 @@ BAD_OPTIONS = {
     "server-cpu-99": ["--server-cpus", "99"],
     "quick-and-full": ["--quick", "--full"],
     "ftp-host": ["--host", "ftp://x"],
+    "unknown-engine": ["--engine", "ab"],
+    "unknown-peer": ["--peers", "nginx,apache"],
+    "zero-rate": ["--rate", "0"],
+    "peers-with-host": ["--peers", "aiohttp", "--host", "http://127.0.0.1:9"],
+    "wrk-cannot-run-any": ["--engine", "wrk", "--scenarios", "mixed"],
 }
 
 

@@ -57,3 +57,17 @@ def test_no_requests_in_the_window_is_nan() -> None:
     assert math.isnan(found.cpu_us_per_request)
     assert math.isnan(found.capacity_rps)
     assert math.isnan(found.cache_hit_ratio)
+
+
+def test_a_server_without_counters_is_costed_from_the_clients_rate() -> None:
+    # A reference peer: 5 CPU-seconds over 10 s at 5,000 req/s → 100 µs per request.
+    found = costs(usage(1.0), 1, usage(5.0), 1, None, None, client_rps=5_000.0)
+    assert found.cpu_us_per_request == pytest.approx(100.0)
+    assert found.capacity_rps == pytest.approx(10_000.0)
+    assert math.isnan(found.cache_hit_ratio)  # no counters: unknown, not 0
+
+
+def test_a_server_without_counters_or_client_rate_is_nan() -> None:
+    found = costs(usage(1.0), 1, usage(5.0), 1, None, None)
+    assert math.isnan(found.cpu_us_per_request)
+    assert found.server_cpu_share == pytest.approx(0.5)

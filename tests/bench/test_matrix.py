@@ -1,0 +1,51 @@
+"""The matrix's new axes: engines, load models (closed, fixed rates, sweep shares), peers."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.matrix import CLOSED, NO_CACHE, Cell, Matrix, fixed_rate, is_share, share_of
+
+SWEEP = (CLOSED, "10%", "50%")
+
+
+def test_labels_name_engine_and_load_only_when_not_the_default() -> None:
+    assert Cell("uvloop", "on", "small", 50).label == "uvloop-on-small-u50"
+    assert Cell("uvloop", "on", "small", 50, "wrk").label == "uvloop-on-small-u50-wrk"
+    assert Cell("uvloop", "on", "small", 50, load="50%").label == "uvloop-on-small-u50-open50pct"
+    assert Cell("nginx", NO_CACHE, "small", 5, load="2500/s").label == "nginx-na-small-u5-open2500"
+
+
+def test_load_specs() -> None:
+    assert is_share("25%")
+    assert not is_share("2500/s")
+    assert share_of("25%") == pytest.approx(0.25)
+    assert fixed_rate("2500/s") == 2500
+
+
+def test_every_share_comes_after_its_closed_cell_in_the_first_repeat() -> None:
+    matrix = Matrix(("asyncio", "uvloop"), ("on", "off"), ("small",), (10,), 2, loads=SWEEP)
+    first_repeat = [trial.cell for trial in matrix.trials() if trial.repeat == 1]
+    for index, cell in enumerate(first_repeat):
+        if cell.load != CLOSED:
+            assert cell.closed in first_repeat[:index]
+    assert len(matrix.cells()) == 2 * 2 * len(SWEEP)
+
+
+def test_peers_have_no_cache_axis() -> None:
+    matrix = Matrix(("uvloop",), ("on", "off"), ("small",), (10,), 1, peers=("nginx",))
+    servers = {(cell.variant, cell.cache) for cell in matrix.cells()}
+    assert servers == {("uvloop", "on"), ("uvloop", "off"), ("nginx", NO_CACHE)}
+
+
+def test_wrk_runs_only_simple_gets_under_the_closed_model() -> None:
+    matrix = Matrix(
+        ("uvloop",), ("on",), ("small", "mixed"), (10,), 1,
+        engines=("locust", "wrk"), loads=(CLOSED, "50%"),
+    )  # fmt: skip
+    wrk = [cell for cell in matrix.cells() if cell.engine == "wrk"]
+    assert wrk == [Cell("uvloop", "on", "small", 10, "wrk", CLOSED)]
+    assert len([cell for cell in matrix.cells() if cell.engine == "locust"]) == 4
+    skipped = matrix.skipped()
+    assert any("mixed" in line for line in skipped)
+    assert any("open model" in line for line in skipped)
