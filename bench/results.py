@@ -141,10 +141,10 @@ def read_results(directory: Path) -> pd.DataFrame:
         raise ValueError(
             f"{directory / CSV_NAME}: schema version {versions}, expected <= {SCHEMA_VERSION}"
         )
-    if len(versions) == 1 or frame.empty:
-        for version, added in _ADDED.items():
-            if version > min(versions):
-                frame = frame.assign(**{k: v for k, v in added.items() if k not in frame})
+    oldest = min(versions) if len(frame) else 1  # a header-only table: add what it lacks
+    for version, added in _ADDED.items():
+        if version > oldest:
+            frame = frame.assign(**{k: v for k, v in added.items() if k not in frame})
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(f"{directory / CSV_NAME}: missing columns {missing}")

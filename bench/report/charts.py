@@ -1,8 +1,10 @@
-"""The per-cell charts: requests/s with its spread, latency percentiles, cache on vs off.
+"""The per-cell charts of the closed model: requests/s with its spread, latency
+percentiles, cache on vs off — one subplot per (scenario, users, engine) panel.
 
 matplotlib's object API on the Agg canvas (no pyplot, no global state); every chart is
-drawn from numbers computed elsewhere and never measures. Helpers shared with
-`bench.report.timeline` live here too.
+drawn from numbers computed elsewhere and never measures. Callers pass closed-model cells
+only (an open-model cell's rate is its target, not a maximum). Helpers shared with
+`bench.report.timeline` and `bench.report.loadcharts` live here too.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogFormatter
 from PIL import Image
 
+from bench.matrix import CLOSED, NO_CACHE
 from bench.report.palette import CACHE_ORDER, Palette, cache_style, ordered
-from bench.report.stats import LATENCIES, marks
+from bench.report.stats import LATENCIES, PANEL, marks, panel_title, panels
 
 DPI = 90
 PANEL_W, PANEL_H = 5.2, 3.6  # inches per subplot
@@ -44,21 +47,12 @@ class Chart:
     path: Path
 
 
-def panels(cells: pd.DataFrame) -> list[tuple[str, int]]:
-    """(scenario, users) pairs in the order the run measured them."""
-    pairs = cells[["scenario", "users"]].drop_duplicates()
-    return [(str(s), int(u)) for s, u in pairs.itertuples(index=False)]
-
-
-def panel_title(scenario: str, users: int) -> str:
-    """A subplot's title."""
-    return f"{scenario} · {users} users"
-
-
-def figure(columns: int, rows: int = 1, bars: int = 0) -> tuple[Figure, list[list[Axes]]]:
+def figure(
+    columns: int, rows: int = 1, bars: int = 0, panel_h: float = PANEL_H
+) -> tuple[Figure, list[list[Axes]]]:
     """A figure of rows × columns subplots (always a 2-D list), wider for many bars."""
     width = max(PANEL_W, BAR_W * bars) * columns
-    fig = Figure(figsize=(width, PANEL_H * rows + 0.6), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, panel_h * rows + 0.6), dpi=DPI, layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False)
     return fig, [list(row) for row in axes]
 
@@ -104,11 +98,22 @@ def each_cell(cells: pd.DataFrame, palette: Palette) -> Iterator[tuple[str, str,
 def tick_label(variant: str, cache: str, cell: pd.Series) -> str:
     """`variant` over `on`, with the cell's marks: a failed or generator-bound cell says so."""
     flags = "".join(f"\n[{_short_mark(mark)}]" for mark in marks(cell))
-    return f"{variant}\n{cache}{flags}"
+    return f"{variant}\n{'peer' if cache == NO_CACHE else cache}{flags}"
 
 
-def _in_panel(cells: pd.DataFrame, scenario: str, users: int) -> pd.DataFrame:
-    return cells[(cells["scenario"] == scenario) & (cells["users"] == users)]
+def in_panel(cells: pd.DataFrame, panel: tuple[str, int, str]) -> pd.DataFrame:
+    """The rows of `cells` (cells, results or history) in one (scenario, users, engine)."""
+    scenario, users, engine = panel
+    chosen = (
+        (cells["scenario"] == scenario) & (cells["users"] == users) & (cells["engine"] == engine)
+    )
+    return cells[chosen]
+
+
+def cache_legend(cells: pd.DataFrame) -> str:
+    """How the bars say the cache mode (and that peers have none)."""
+    text = "on: solid, off: hatched"
+    return text + (", peers: grey" if (cells["cache"] == NO_CACHE).any() else "")
 
 
 def throughput_chart(
@@ -116,9 +121,9 @@ def throughput_chart(
 ) -> Chart:
     """Requests/s per variant × cache for each scenario: median bar, t-interval, every repeat."""
     pairs = panels(cells)
-    fig, axes = figure(len(pairs), bars=_most_bars(cells))
-    for ax, (scenario, users) in zip(axes[0], pairs, strict=True):
-        here = _in_panel(cells, scenario, users)
+    fig, axes = figure(len(pairs), bars=most_bars(cells))
+    for ax, panel in zip(axes[0], pairs, strict=True):
+        here = in_panel(cells, panel)
         labels = []
         highest = 0.0  # the top of the data: whiskers of 2-repeat cells can dwarf it
         for x, (variant, cache, cell) in enumerate(each_cell(here, palette)):
@@ -128,15 +133,15 @@ def throughput_chart(
                 median = cell["rps_median"]
                 error = [[median - cell["rps_low"]], [cell["rps_high"] - median]]
                 ax.errorbar(x, median, yerr=error, color="black", capsize=4, lw=1)
-            repeats = _repeats(results, scenario, users, variant, cache)["requests_per_s"]
+            repeats = _repeats(results, panel, variant, cache)["requests_per_s"]
             offsets = [x + 0.25 * (i / max(len(repeats) - 1, 1) - 0.5) for i in range(len(repeats))]
             ax.scatter(offsets, repeats, color="black", s=12, zorder=3)
             labels.append(tick_label(variant, cache, cell))
             highest = max(highest, *repeats, 0.0)
         ax.set_xticks(range(len(labels)), labels, fontsize=7)
-        ax.set_xlabel("variant, cache (on: solid, off: hatched)")
+        ax.set_xlabel(f"variant, cache ({cache_legend(here)})")
         ax.set_ylabel("requests/s")
-        ax.set_title(panel_title(scenario, users), fontsize=10)
+        ax.set_title(panel_title(*panel), fontsize=10)
         ax.set_ylim(0, min(ax.get_ylim()[1], 1.5 * highest) if highest else None)
         ax.grid(axis="y", alpha=0.3)
     title = (
@@ -146,28 +151,28 @@ def throughput_chart(
     return save(fig, out, "throughput", title)
 
 
-def _most_bars(cells: pd.DataFrame) -> int:
+def most_bars(cells: pd.DataFrame) -> int:
     """The most variant × cache bars any one panel has."""
-    return int(cells.groupby(["scenario", "users"]).size().max())
+    return int(cells.groupby(PANEL).size().max())
 
 
 def _repeats(
-    results: pd.DataFrame, scenario: str, users: int, variant: str, cache: str
+    results: pd.DataFrame, panel: tuple[str, int, str], variant: str, cache: str
 ) -> pd.DataFrame:
+    here = in_panel(results, panel)
     chosen = (
-        (results["scenario"] == scenario) & (results["users"] == users)
-        & (results["variant"] == variant) & (results["cache"] == cache)
-        & results["requests_per_s"].notna()
+        (here["load"] == CLOSED) & (here["variant"] == variant) & (here["cache"] == cache)
+        & here["requests_per_s"].notna()
     )  # fmt: skip
-    return results[chosen]
+    return here[chosen]
 
 
 def latency_chart(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart:
     """p50, p90, p99, p99.9 (medians over repeats) per variant × cache, log scale."""
     pairs = panels(cells)
     fig, axes = figure(len(pairs))
-    for ax, (scenario, users) in zip(axes[0], pairs, strict=True):
-        for variant, cache, cell in each_cell(_in_panel(cells, scenario, users), palette):
+    for ax, panel in zip(axes[0], pairs, strict=True):
+        for variant, cache, cell in each_cell(in_panel(cells, panel), palette):
             values = [max(float(cell[c]), LOG_FLOOR_MS) for c in LATENCIES]
             flags = "".join(f" [{m}]" for m in marks(cell))
             ax.plot(
@@ -177,24 +182,28 @@ def latency_chart(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart:
             )  # fmt: skip
         log_ms_axis(ax, "latency (ms, log scale)")
         ax.set_xlabel("percentile")
-        ax.set_title(panel_title(scenario, users), fontsize=10)
+        ax.set_title(panel_title(*panel), fontsize=10)
         ax.grid(which="both", alpha=0.3)
         ax.legend(fontsize=7)
     title = f"Latency percentiles, median of repeats (values under 1 ms drawn at {LOG_FLOOR_MS})"
     return save(fig, out, "latency", title)
 
 
-def cache_chart(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart:
-    """Cache on vs off side by side: requests/s (top) and p99 (bottom) per variant."""
-    pairs = panels(cells)
+def cache_chart(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart | None:
+    """Cache on vs off side by side: requests/s (top) and p99 (bottom) per variant of ours
+    (a peer has no cache axis); None when the run has none of ours."""
+    ours = cells[cells["cache"] != NO_CACHE]
+    if ours.empty:
+        return None
+    pairs = panels(ours)
     fig, axes = figure(len(pairs), rows=2)
     metrics = (("rps_median", "requests/s (median)"), ("p99_ms", "p99 latency (ms, median)"))
     for row, (column, ylabel) in zip(axes, metrics, strict=True):
-        for ax, (scenario, users) in zip(row, pairs, strict=True):
-            _cache_bars(ax, _in_panel(cells, scenario, users), column, palette)
+        for ax, panel in zip(row, pairs, strict=True):
+            _cache_bars(ax, in_panel(ours, panel), column, palette)
             ax.set_ylabel(ylabel)
-            ax.set_title(panel_title(scenario, users), fontsize=10)
-    return save(fig, out, "cache", "Cache on (solid) vs off (hatched), per variant")
+            ax.set_title(panel_title(*panel), fontsize=10)
+    return save(fig, out, "cache", "Cache on (solid) vs off (hatched), per variant of ours")
 
 
 def _cache_bars(ax: Axes, here: pd.DataFrame, column: str, palette: Palette) -> None:

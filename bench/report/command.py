@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bench.report import ReportInputError, build_report, regressions
+from bench.report.tables import cell_name
 
 
 def report_command(run_dir: Path, baseline: Path | None, fail_pct: float | None) -> int:
@@ -27,11 +28,10 @@ def report_command(run_dir: Path, baseline: Path | None, fail_pct: float | None)
     if fail_pct is None or files.diff is None:
         return 0
     failing = regressions(files.diff, fail_pct)
-    for cell in failing.itertuples():
+    for _, cell in failing.iterrows():
         print(
-            f"regression: {cell.scenario} u{cell.users} {cell.variant} cache={cell.cache}: "
-            f"req/s {cell.rps_change_pct:+.1f}% [{cell.rps_low_pct:+.1f}%, "
-            f"{cell.rps_high_pct:+.1f}%] ({cell.rps_verdict})",
+            f"regression: {cell_name(cell)}: req/s {cell['rps_change_pct']:+.1f}% "
+            f"[{cell['rps_low_pct']:+.1f}%, {cell['rps_high_pct']:+.1f}%] ({cell['rps_verdict']})",
             file=sys.stderr,
         )
     return 1 if len(failing) else 0

@@ -1,7 +1,8 @@
 """What a report reads from a run directory: the results table, run.json, locust's history.
 
-Never runs anything. A trial whose history is missing or unreadable is left out of the
-over-time charts and named in `notes`; a directory without a results table is an error.
+Never runs anything. Only locust keeps a history (wrk reports once, at the end); a locust
+trial whose history is missing or unreadable is left out of the over-time charts and
+counted in `notes`; a directory without a results table is an error.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from bench.engine import LOCUST
 from bench.environment import RUN_JSON
 from bench.locust_csv import LocustCsvError, read_history
 from bench.matrix import Cell, Trial
 from bench.results import CSV_NAME, OK, read_results
 
-HISTORY_KEYS = ["scenario", "users", "variant", "cache", "repeat"]
+HISTORY_KEYS = ["scenario", "users", "engine", "load", "variant", "cache", "repeat"]
 
 
 class ReportInputError(Exception):
@@ -69,11 +71,15 @@ def _environment(directory: Path, notes: list[str]) -> dict[str, Any]:
 
 
 def _history(directory: Path, results: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Every OK trial's history rows, tagged with the trial's identity."""
+    """Every OK locust trial's history rows, tagged with the trial's identity."""
     frames = []
     missing = 0
-    for trial in results[results["status"] == OK].itertuples(index=False):
-        cell = Cell(str(trial.variant), str(trial.cache), str(trial.scenario), int(trial.users))
+    ran = results[(results["status"] == OK) & (results["engine"] == LOCUST)]
+    for trial in ran.itertuples(index=False):
+        cell = Cell(
+            str(trial.variant), str(trial.cache), str(trial.scenario), int(trial.users),
+            str(trial.engine), str(trial.load),
+        )  # fmt: skip
         prefix = directory / "raw" / Trial(cell, int(trial.repeat)).label / "locust"
         try:
             points = read_history(prefix)
@@ -84,7 +90,7 @@ def _history(directory: Path, results: pd.DataFrame, notes: list[str]) -> pd.Dat
         identity = {key: getattr(trial, key) for key in HISTORY_KEYS}
         frames.append(frame.assign(**identity))
     if missing:
-        notes.append(f"{missing} OK trial(s) have no readable locust history: not over time")
+        notes.append(f"{missing} OK locust trial(s) have no readable locust history: not over time")
     return pd.concat(frames, ignore_index=True) if frames else _empty_history()
 
 

@@ -1,22 +1,29 @@
 """One colour per variant and one look per cache mode, for every chart of every report.
 
 Known variants keep their colour from run to run (so two reports compare at a glance);
-others take the next free colour in order of appearance.
+others take the next free colour in order of appearance. Reference peers (nginx, aiohttp,
+uvicorn) come after ours, in neutral greys, so they read as yardsticks rather than rivals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-KNOWN_VARIANTS = ("blog", "threaded", "asyncio", "uvloop", "external")
+from bench.matrix import NO_CACHE
+from bench.peers import PEERS
+
+PEER_NAMES = tuple(PEERS)
+OURS = ("blog", "threaded", "asyncio", "uvloop", "external")
 _COLOURS = (
-    "#8c564b", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f",  # the known variants, in order
+    "#8c564b", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f",  # ours, in order
     "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#d62728",  # red last: it reads as "bad"
 )  # fmt: skip
-CACHE_ORDER = ("on", "off")
+_PEER_COLOURS = ("#2f2f2f", "#a6a6a6", "#6f8aa6", "#b8a07e")  # charcoal, grey, slate, sand
+CACHE_ORDER = ("on", "off", NO_CACHE)
 CACHE_STYLE = {  # cache mode -> (bar hatch, bar alpha, line style)
     "on": ("", 0.9, "-"),
     "off": ("//", 0.45, "--"),
+    NO_CACHE: ("", 0.9, "-"),  # a peer: drawn plainly, its colour says what it is
 }
 _OTHER_CACHE = ("xx", 0.6, ":")
 
@@ -31,18 +38,28 @@ class Palette:
     """Colours for the variants of one report."""
 
     def __init__(self, variants: Iterable[str]) -> None:
-        self.variants = ordered(variants, KNOWN_VARIANTS)
-        spare = iter(_COLOURS[len(KNOWN_VARIANTS) :])
+        names = set(variants)
+        peers = [name for name in PEER_NAMES if name in names]
+        self.variants = ordered(names - set(PEER_NAMES), OURS) + peers
+        spare = iter(_COLOURS[len(OURS) :])
         self._colours = {}
         for name in self.variants:
-            if name in KNOWN_VARIANTS:
-                self._colours[name] = _COLOURS[KNOWN_VARIANTS.index(name)]
+            if name in OURS:
+                self._colours[name] = _COLOURS[OURS.index(name)]
+            elif is_peer(name):
+                index = PEER_NAMES.index(name) % len(_PEER_COLOURS)
+                self._colours[name] = _PEER_COLOURS[index]
             else:
                 self._colours[name] = next(spare, "#333333")
 
     def colour(self, variant: str) -> str:
         """The variant's colour (dark grey for one this palette was not built with)."""
         return self._colours.get(variant, "#333333")
+
+
+def is_peer(variant: str) -> bool:
+    """A reference peer, not one of ours."""
+    return variant in PEER_NAMES
 
 
 def cache_style(cache: str) -> tuple[str, float, str]:

@@ -1,9 +1,9 @@
 """The report's numbers, from the results table alone: no plotting, no formatting.
 
-Per cell (scenario × users × variant × cache) over its OK repeats: the median requests/s
-with a Student-t 95% interval of the mean, median latency percentiles, failures, the
-speed-up over `blog`, which variants cannot be told apart, and — against a baseline run —
-the change with a Welch 95% interval and whether it is noise or a regression.
+Per cell (scenario × users × engine × load × variant × cache) over its OK repeats: the
+median requests/s with a Student-t 95% interval of the mean, median latency percentiles,
+failures, the speed-up over `blog`, which variants cannot be told apart, and the marks a
+reader must see (failed repeats, generator-bound, short of an open-model target).
 """
 
 from __future__ import annotations
@@ -14,16 +14,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from bench.engine import LOCUST
+from bench.matrix import CLOSED
 from bench.results import FAILED, OK
 
-KEYS = ["scenario", "users", "variant", "cache"]
-GROUP = ["scenario", "users", "cache"]  # variants are compared within one of these
+KEYS = ["scenario", "users", "engine", "load", "variant", "cache"]
+PANEL = ["scenario", "users", "engine"]  # one table / subplot per panel
+GROUP = ["scenario", "users", "engine", "load", "cache"]  # variants are compared within one
 REFERENCE = "blog"  # speed-ups are over the original post's design
 LATENCIES = ["p50_ms", "p90_ms", "p99_ms", "p999_ms"]
-# Used when the table has them (schema 2): HDR µs latency and the server's cost.
+# NaN in older tables (schema 1): HDR µs latency, the server's cost, the open model's target.
 OPTIONAL_MEDIANS = [
-    "hdr_p50_us", "hdr_p99_us", "cpu_us_per_request", "capacity_rps", "rss_mb",
-    "cache_hit_ratio",
+    "hdr_p50_us", "hdr_p99_us", "hdr_p999_us", "cpu_us_per_request", "capacity_rps",
+    "server_cpu_share", "rss_mb", "cache_hit_ratio", "target_rps",
 ]  # fmt: skip
 # Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30.
 _T975 = (
@@ -61,17 +64,46 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float]:
     return float(data.mean() - half), float(data.mean() + half)
 
 
+def panel_title(scenario: str, users: int, engine: str) -> str:
+    """A panel's name: `small · 50 users`, with the engine when it is not locust."""
+    return f"{scenario} · {users} users" + ("" if engine == LOCUST else f" · {engine}")
+
+
+def panels(cells: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """(scenario, users, engine) in the order the run measured them."""
+    found = cells[PANEL].drop_duplicates()
+    return [(str(s), int(u), str(e)) for s, u, e in found.itertuples(index=False)]
+
+
+def closed(cells: pd.DataFrame) -> pd.DataFrame:
+    """The closed-model cells (the maximum each server reached): bar charts and rankings."""
+    return cells[cells["load"] == CLOSED]
+
+
+def open_model(cells: pd.DataFrame) -> pd.DataFrame:
+    """The open-model cells (a target rate): their own table and the latency-vs-load chart."""
+    return cells[cells["load"] != CLOSED]
+
+
+def flag(results: pd.DataFrame, column: str) -> pd.Series:
+    """Per trial: a boolean mark column, read leniently (False when absent or unknown)."""
+    if column not in results.columns:
+        return pd.Series(False, index=results.index)
+    text = results[column].astype(str).str.strip().str.lower()
+    return text.isin(["true", "1", "yes"])
+
+
 def generator_bound(results: pd.DataFrame) -> pd.Series:
     """Per trial: did the load generator, not the server, set the pace (False if unknown)."""
-    if "generator_bound" not in results.columns:
-        return pd.Series(False, index=results.index)
-    text = results["generator_bound"].astype(str).str.strip().str.lower()
-    return text.isin(["true", "1", "yes"])
+    return flag(results, "generator_bound")
 
 
 def cell_stats(results: pd.DataFrame) -> pd.DataFrame:
     """One row per cell: counts, medians, the interval, marks, speed-up and rank."""
-    frame = results.assign(_ok=results["status"] == OK, _gen=generator_bound(results))
+    frame = results.assign(
+        _ok=results["status"] == OK, _gen=generator_bound(results),
+        _short=flag(results, "rate_short"),
+    )  # fmt: skip
     rows = [_one_cell(key, trials) for key, trials in frame.groupby(KEYS, sort=False)]
     if not rows:  # an interrupted run may have no trial at all
         return pd.DataFrame(columns=[*KEYS, "rps_median", "speedup", "rank", "indistinct"])
@@ -93,26 +125,29 @@ def _one_cell(key: tuple[object, ...], trials: pd.DataFrame) -> dict[str, object
         "failures": ok["failures"].sum() if len(ok) else math.nan,
         "failed_reasons": sorted(set(failed["reason"].astype(str))),
         "generator_bound": bool(trials["_gen"].any()),
+        "rate_short": bool(trials["_short"].any()), "n_short": int(trials["_short"].sum()),
     }  # fmt: skip
     row |= {column: ok[column].median() for column in LATENCIES}
     row |= {c: ok[c].median() for c in OPTIONAL_MEDIANS if c in trials.columns}
-    if "engine" in trials.columns:
-        row["engine"] = "/".join(sorted(set(trials["engine"].dropna().astype(str))))
     return row
 
 
 def marks(cell: pd.Series) -> list[str]:
-    """What a reader must know before trusting a cell: failed repeats, generator-bound."""
+    """What a reader must know before trusting a cell's figures: failed repeats,
+    generator-bound (locust set the pace), short of target (the open model fell behind)."""
     found = []
     if cell["n_ok"] < cell["n_total"]:
         found.append(f"failed {cell['n_total'] - cell['n_ok']}/{cell['n_total']}")
     if cell["generator_bound"]:
         found.append("generator-bound")
+    if cell["rate_short"]:
+        found.append(f"short of target {cell['n_short']}/{cell['n_total']}")
     return found
 
 
 def _speedups(cells: pd.DataFrame) -> pd.Series:
-    """Median requests/s over the `blog` variant's in the same scenario, users and cache."""
+    """Median requests/s over the `blog` variant's in the same panel, load and cache: NaN
+    for a reference peer (its cache is "n/a": no blog cell is like it)."""
     blog = cells[cells["variant"] == REFERENCE].set_index(GROUP)["rps_median"]
     reference = cells.join(blog.rename("_ref"), on=GROUP)["_ref"]
     return cells["rps_median"] / reference

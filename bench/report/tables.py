@@ -1,8 +1,9 @@
 """The report's tables as text cells, ready for HTML or Markdown; owns number formatting.
 
 Every table is a `Table` (title, caption, header, rows, one CSS class per row), built from
-`bench.report.stats` / `bench.report.diff` frames. Marks (failed repeats, generator-bound)
-go into every row they concern.
+`bench.report.stats` / `bench.report.diff` frames. Marks (failed repeats, generator-bound,
+short of target) go into every row they concern. The per-panel tables and headlines here are
+the closed model's; `bench.report.load_tables` has the open model's and the engines'.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.engine import LOCUST
+from bench.matrix import CLOSED, NO_CACHE
 from bench.report.diff import Verdict
-from bench.report.stats import KEYS, REFERENCE, marks
+from bench.report.stats import GROUP, KEYS, PANEL, REFERENCE, closed, marks, panel_title
 from bench.results import OK
 
 CI_CAPTION = (
@@ -22,7 +25,8 @@ CI_CAPTION = (
     "(n/a with fewer than 2; lower bound clipped at 0). Rank: 1 + the number of variants "
     "(same cache) whose interval lies entirely above; variants with overlapping intervals "
     "are listed as not distinguishable. Speed-up: median req/s over blog's, same scenario "
-    "and cache. Latencies: medians over repeats (locust rounds below 100 ms to whole ms)."
+    "and cache (n/a for a reference peer: it has no cache axis). Latencies: the engine's own, "
+    "medians over repeats (locust rounds below 100 ms to whole ms)."
 )
 DIFF_CAPTION = (
     "Change: difference of the means over OK repeats, in % of the baseline's mean, with a "
@@ -34,7 +38,7 @@ DIFF_CAPTION = (
 OPTIONAL = {
     "hdr_p50_us": "p50 µs (HDR)", "hdr_p99_us": "p99 µs (HDR)",
     "cpu_us_per_request": "CPU µs/req", "capacity_rps": "capacity req/s",
-    "rss_mb": "RSS MB", "cache_hit_ratio": "cache hits", "engine": "engine",
+    "rss_mb": "RSS MB", "cache_hit_ratio": "cache hits",
 }  # fmt: skip
 
 
@@ -129,8 +133,16 @@ def _getter(env: dict[str, object]) -> Callable[..., object]:
     return get
 
 
+def cell_name(cell: pd.Series) -> str:
+    """`uvloop cache=on small u50`, with the engine and load when they are not the default."""
+    extra = "" if cell["engine"] == LOCUST else f" {cell['engine']}"
+    extra += "" if cell["load"] == CLOSED else f" load={cell['load']}"
+    return f"{cell['variant']} cache={cell['cache']} {cell['scenario']} u{cell['users']}{extra}"
+
+
 def cell_tables(cells: pd.DataFrame) -> list[Table]:
-    """One table per scenario × users: every variant × cache."""
+    """One table per scenario × users × engine: every variant × cache, closed model only."""
+    cells = closed(cells)
     optional = [c for c in OPTIONAL if c in cells.columns and cells[c].notna().any()]
     header = [
         "variant", "cache", "OK/total", "req/s", "95% CI", "rank", "not distinguishable from",
@@ -138,16 +150,14 @@ def cell_tables(cells: pd.DataFrame) -> list[Table]:
         *(OPTIONAL[c] for c in optional), "marks",
     ]  # fmt: skip
     tables = []
-    for (scenario, users), here in cells.groupby(["scenario", "users"], sort=False):
+    for panel, here in cells.groupby(PANEL, sort=False):
         rows = [_cell_row(cell, optional) for _, cell in here.iterrows()]
         classes = [_row_class(cell) for _, cell in here.iterrows()]
-        tables.append(Table(f"{scenario} · {users} users", CI_CAPTION, header, rows, classes))
+        tables.append(Table(panel_title(*panel), CI_CAPTION, header, rows, classes))
     return tables
 
 
 def _optional(column: str, value: object) -> str:
-    if column == "engine":
-        return str(value)
     if column == "cache_hit_ratio":
         return "—" if _missing(value) else f"{float(value):.1%}"  # type: ignore[arg-type]
     return ms(value)  # type: ignore[arg-type]
@@ -178,9 +188,11 @@ def _row_class(cell: pd.Series) -> str:
 
 
 def headlines(cells: pd.DataFrame) -> list[str]:
-    """One sentence per scenario × users × cache: who is fastest, and by how much."""
+    """One sentence per closed-model panel × cache: who is fastest, and by how much; one
+    more when some open-model cell fell short of its target."""
     lines = []
-    for (scenario, users, cache), here in cells.groupby(["scenario", "users", "cache"], sort=False):
+    for key, here in closed(cells).groupby(GROUP, sort=False):
+        scenario, users, engine, _, cache = key
         ranked = here.dropna(subset=["rps_median"]).sort_values("rps_median", ascending=False)
         if ranked.empty:
             continue
@@ -188,11 +200,23 @@ def headlines(cells: pd.DataFrame) -> list[str]:
         plain = _missing(best["speedup"]) or best["variant"] == REFERENCE
         speed = "" if plain else f", {best['speedup']:.2f}× {REFERENCE}"
         flags = f" [{'; '.join(marks(best))}]" if marks(best) else ""
+        among = "reference peers" if cache == NO_CACHE else f"cache={cache}"
         lines.append(
-            f"{scenario} · {users} users · cache={cache}: {_leader(best)}, "
+            f"{panel_title(scenario, users, engine)} · {among}: {_leader(best)}, "
             f"{rate(best['rps_median'])} req/s{speed}{flags}"
         )
-    return lines
+    return lines + _shortfall(cells)
+
+
+def _shortfall(cells: pd.DataFrame) -> list[str]:
+    short = cells[cells["load"] != CLOSED]
+    short = short[short["rate_short"]]
+    if short.empty:
+        return []
+    names = [cell_name(cell) for _, cell in short.iterrows()]
+    more = f" and {len(names) - 6} more" if len(names) > 6 else ""  # the tables list them all
+    text = f"open model: {len(short)} cell(s) short of target (see Open model)"
+    return [f"{text}: {', '.join(names[:6])}{more}"]
 
 
 def _leader(best: pd.Series) -> str:
@@ -206,7 +230,8 @@ def _leader(best: pd.Series) -> str:
 def diff_table(diff: pd.DataFrame, baseline: str, cells: pd.DataFrame) -> Table:
     """Each cell against the baseline run: req/s and p99 change with their intervals."""
     header = [
-        "scenario", "users", "variant", "cache", "req/s baseline", "req/s now", "Δ req/s",
+        "scenario", "users", "engine", "load", "variant", "cache", "req/s baseline",
+        "req/s now", "Δ req/s",
         "95% CI", "req/s verdict", "p99 ms baseline", "p99 ms now", "Δ p99", "95% CI",
         "p99 verdict", "OK repeats now/baseline", "marks now",
     ]  # fmt: skip
@@ -214,7 +239,8 @@ def diff_table(diff: pd.DataFrame, baseline: str, cells: pd.DataFrame) -> Table:
     rows, classes = [], []
     for _, d in diff.iterrows():
         rows.append([
-            str(d["scenario"]), str(d["users"]), str(d["variant"]), str(d["cache"]),
+            str(d["scenario"]), str(d["users"]), str(d["engine"]), str(d["load"]),
+            str(d["variant"]), str(d["cache"]),
             rate(d["rps_base"]), rate(d["rps_new"]), _pct(d["rps_change_pct"]),
             interval(d["rps_low_pct"], d["rps_high_pct"], "%"), str(d["rps_verdict"]),
             ms(d["p99_base"]), ms(d["p99_new"]), _pct(d["p99_change_pct"]),
@@ -241,6 +267,6 @@ def failed_table(results: pd.DataFrame) -> Table | None:
     failed = results[results["status"] != OK]
     if failed.empty:
         return None
-    columns = ["scenario", "users", "variant", "cache", "repeat", "reason"]
+    columns = ["scenario", "users", "engine", "load", "variant", "cache", "repeat", "reason"]
     rows = [[str(v) for v in row] for row in failed[columns].itertuples(index=False)]
     return Table("Failed trials", "From the results table.", columns, rows, ["failed"] * len(rows))

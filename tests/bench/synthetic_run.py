@@ -1,29 +1,41 @@
 """A made-up run directory of any size, for report tests that need a shape no real run has.
 
-The results table is written with bench.results (the real schema); every trial's locust
-history is a copy of a real one from fixtures/run_small (so no locust column is named here);
-run.json is the fixture's with the matrix replaced. Figures are random but seeded.
+The trials are bench.matrix's (engines, open-model loads and reference peers included, in
+the runner's interleaved order) and the results table is written with bench.results (the
+real schema). Every locust trial's history is a copy of a real one from fixtures/run_small
+(so no locust column is named here); wrk trials have none, as in a real run. run.json is
+the fixture's with the matrix replaced. Figures are random but seeded.
+
+The made-up server: each cell has a true maximum M; locust's closed model reaches M / 1.25
+(locust is the limit) and estimates M from the server's CPU per request (within ±8%); wrk
+reaches M with the server at 97–100% CPU. An open-model trial achieves its target up to
+the closed-model rate — a share load's target comes from the cell's first closed trial, as
+the runner resolves it — except the trials named in `short`, which achieve 80% of it.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.matrix import Cell, Trial
-from bench.results import OK, SCHEMA_VERSION, V2_MEASURES, ResultRow, write_results
+from bench.engine import LOCUST, WRK
+from bench.matrix import CLOSED, Cell, Matrix, Trial, fixed_rate, is_share, share_of
+from bench.results import OK, SCHEMA_VERSION, V2_MEASURES, ResultRow, rate_short, write_results
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_small"
 TEMPLATE = sorted((FIXTURE / "raw").glob("*/locust_stats_history.csv"))[0]
-BASE_RATE = {"blog": 2500.0, "threaded": 3500.0, "asyncio": 5000.0, "uvloop": 7000.0}
+BASE_RATE = {
+    "blog": 2500.0, "threaded": 3500.0, "asyncio": 5000.0, "uvloop": 7000.0,
+    "nginx": 9000.0, "aiohttp": 4000.0, "uvicorn": 6000.0,
+}  # fmt: skip
+LOCUST_CEILING = 1.25  # the true maximum over what locust's closed model reaches
 
 
 def write_synthetic_run(
@@ -34,44 +46,113 @@ def write_synthetic_run(
     scenarios: Sequence[str] = ("small", "close", "mixed"),
     users: Sequence[int] = (50,),
     repeats: int = 3,
+    engines: Sequence[str] = (LOCUST,),
+    loads: Sequence[str] = (CLOSED,),
+    peers: Sequence[str] = (),
+    short: Collection[str] = (),
+    measures: bool = False,
     extra: dict[str, float | str | bool] | None = None,
     seed: int = 1,
 ) -> Path:
-    """Write results.csv, run.json and raw/*/locust_stats_history.csv; return `directory`."""
-    rng = np.random.default_rng(seed)
+    """Write results.csv, run.json and raw/*/locust_stats_history.csv; return `directory`.
+
+    `short`: trial labels (`uvloop-on-small-u50-open50pct-r2`) that fall short of their
+    target. `measures`: fill the schema-2 columns (HDR µs latency, the server's costs).
+    """
+    matrix = Matrix(
+        tuple(variants), tuple(caches), tuple(scenarios), tuple(users), repeats,
+        engines=tuple(engines), loads=tuple(loads), peers=tuple(peers),
+    )  # fmt: skip
+    made = _Server(np.random.default_rng(seed), measures)
+    rows = [made.row(trial, trial.label in short) for trial in matrix.trials()]
     directory.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for scenario, count, variant, cache, repeat in itertools.product(
-        scenarios, users, variants, caches, range(1, repeats + 1)
-    ):
-        cell = Cell(variant, cache, scenario, count)
-        rate = BASE_RATE.get(variant, 3000.0) * (1.0 if cache == "on" else 0.7)
-        rate *= (1 + count / 100) * rng.uniform(0.95, 1.05)
-        rows.append(_row(cell, repeat, rate, rng))
-        history = directory / "raw" / Trial(cell, repeat).label / "locust_stats_history.csv"
-        history.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(TEMPLATE, history)
+    for trial in matrix.trials():
+        if trial.cell.engine == LOCUST:
+            history = directory / "raw" / trial.label / "locust_stats_history.csv"
+            history.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(TEMPLATE, history)
     write_results(rows, directory)
     if extra:
-        frame = pd.read_csv(directory / "results.csv").assign(**extra)
-        frame.to_csv(directory / "results.csv", index=False)
-    record = json.loads((FIXTURE / "run.json").read_text())
-    record["settings"]["matrix"] |= {
-        "variants": list(variants), "caches": list(caches), "scenarios": list(scenarios),
-        "users": list(users), "repeats": repeats,
-    }  # fmt: skip
-    (directory / "run.json").write_text(json.dumps(record, indent=2))
+        path = directory / "results.csv"
+        frame = pd.read_csv(path, keep_default_na=False, na_values=["", "nan"])
+        frame.assign(**extra).to_csv(path, index=False)
+    _write_run_json(directory, matrix)
     return directory
 
 
-def _row(cell: Cell, repeat: int, rate: float, rng: np.random.Generator) -> ResultRow:
-    p50 = 50_000 / rate * rng.uniform(0.9, 1.1)
+def _write_run_json(directory: Path, matrix: Matrix) -> None:
+    record = json.loads((FIXTURE / "run.json").read_text())
+    record["settings"]["matrix"] |= {
+        "variants": list(matrix.variants), "caches": list(matrix.caches),
+        "scenarios": list(matrix.scenarios), "users": list(matrix.users),
+        "repeats": matrix.repeats, "engines": list(matrix.engines), "loads": list(matrix.loads),
+        "peers": list(matrix.peers),
+    }  # fmt: skip
+    (directory / "run.json").write_text(json.dumps(record, indent=2))
+
+
+class _Server:
+    """The made-up server's figures, trial by trial (in the runner's order)."""
+
+    def __init__(self, rng: np.random.Generator, measures: bool) -> None:
+        self.rng = rng
+        self.measures = measures
+        self.first_closed: dict[Cell, float] = {}  # what a share load is a share of
+
+    def true_max(self, cell: Cell) -> float:
+        rate = BASE_RATE.get(cell.variant, 3000.0) * (0.7 if cell.cache == "off" else 1.0)
+        return rate * (1 + cell.users / 100)
+
+    def row(self, trial: Trial, short: bool) -> ResultRow:
+        cell = trial.cell
+        top = self.true_max(cell) * (1 if cell.engine == WRK else 1 / LOCUST_CEILING)
+        if cell.load == CLOSED:
+            rate, target = top * self.rng.uniform(0.95, 1.05), math.nan
+            self.first_closed.setdefault(cell, rate)
+            p50 = cell.users * 1000 / rate
+        else:
+            reference = self.first_closed.get(cell.closed, top)
+            target = (
+                share_of(cell.load) * reference if is_share(cell.load) else fixed_rate(cell.load)
+            )
+            rate = 0.8 * target if short else min(target, top) * self.rng.uniform(0.99, 1.0)
+            busy = min(rate / top, 0.97)
+            p50 = 0.2 + 1000 / self.true_max(cell) / (1 - busy)
+        p50 *= self.rng.uniform(0.9, 1.1)
+        return _row(trial, rate, target, p50, self._costs(cell, rate) if self.measures else {})
+
+    def _target(self, cell: Cell, top: float) -> float:
+        if not is_share(cell.load):
+            return fixed_rate(cell.load)
+        return share_of(cell.load) * self.first_closed.get(cell.closed, top)
+
+    def _costs(self, cell: Cell, rate: float) -> dict[str, float]:
+        """The schema-2 measures: HDR latency is filled by `_row`; these are the server's."""
+        if cell.engine == WRK and cell.load == CLOSED:
+            capacity = rate / self.rng.uniform(0.97, 1.0)
+        else:
+            capacity = self.true_max(cell) * self.rng.uniform(0.92, 1.08)
+        return {
+            "server_cpu_share": min(rate / capacity, 1.0), "cpu_us_per_request": 1e6 / capacity,
+            "capacity_rps": capacity, "rss_mb": 30.0, "server_fds": 20.0, "server_threads": 3.0,
+            "cache_hit_ratio": 1.0 if cell.cache == "on" else math.nan, "load_cpu_share": 0.5,
+        }  # fmt: skip
+
+
+def _row(
+    trial: Trial, rate: float, target: float, p50: float, costs: dict[str, float]
+) -> ResultRow:
     latencies = {"p50_ms": p50, "p90_ms": 2 * p50, "p99_ms": 5 * p50, "p999_ms": 12 * p50}
+    hdr = dict.fromkeys(V2_MEASURES, math.nan)
+    if costs:
+        hdr |= costs | {"hdr_count": rate * 6, "hdr_max_us": 20_000 * p50}
+        hdr |= {f"hdr_{name[:-3]}_us": 1000 * value for name, value in latencies.items()}
+        hdr["hdr_p9999_us"] = 15_000 * p50
     fields = {
-        **asdict(cell), "repeat": repeat, "load_workers": 0, "status": OK, "reason": "",
-        "requests": rate * 6, "failures": 0.0, "requests_per_s": rate, "mean_ms": 1.3 * p50,
-        "max_ms": 20 * p50, "bytes_per_s": rate * 1073, "window_s": 6.0, "overhead_s": 0.3,
-        "started_at": "2026-11-25T22:16:06+00:00", **latencies,
-        **dict.fromkeys(V2_MEASURES, math.nan), "generator_bound": False,
+        **asdict(trial.cell), "repeat": trial.repeat, "load_workers": 0, "status": OK,
+        "reason": "", "requests": rate * 6, "failures": 0.0, "requests_per_s": rate,
+        "mean_ms": 1.3 * p50, "max_ms": 20 * p50, "bytes_per_s": rate * 1073, "window_s": 6.0,
+        "overhead_s": 0.3, "started_at": "2026-11-25T22:16:06+00:00", **latencies, **hdr,
+        "generator_bound": False, "target_rps": target, "rate_short": rate_short(target, rate),
     }  # fmt: skip
     return ResultRow(schema_version=SCHEMA_VERSION, **fields)
