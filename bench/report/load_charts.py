@@ -1,7 +1,8 @@
 """Charts of load against latency, and of locust's capacity estimate against wrk.
 
 Latency vs load, when the run has open-model cells: per (scenario, users, engine) panel,
-one line per variant × cache through its open points and its closed point ("max"), x the
+one line per variant × cache through its open points, its closed point ("max") hollow beside
+it, x the
 achieved requests/s, y the p99 from the µs histograms (corrected for coordinated omission
 in the open model). Without open cells, a run with several user counts gets the same axes
 with one point per user count, per (scenario, engine) — the same question asked with
@@ -68,8 +69,8 @@ def _load_sweep(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart:
         _finish(ax, panel_title(*panel), "achieved requests/s (median)")
     title = (
         "Latency vs load: p99 (µs histograms; open model corrected for coordinated omission) "
-        "against achieved req/s, one line per variant × cache through its target rates and "
-        "its closed-model maximum (max: not corrected, the closed model waits for each "
+        "against achieved req/s, one line per variant × cache through its target rates; "
+        "hollow: its closed-model maximum (not corrected: the closed model waits for each "
         "response); red ring: short of target"
     )
     return save(fig, out, "sweep", title)
@@ -102,8 +103,15 @@ def _plot_line(ax: Axes, line: pd.DataFrame, colour: str, cache: str, label: str
     """One line, its points labelled by load, short-of-target points ringed in red."""
     x, y = line["rps_median"], p99_ms(line)
     marker = CACHE_MARKERS.get(cache, "D")
-    ax.plot(x, y, marker=marker, markersize=4, color=colour, lw=1.2,
+    # In a load sweep the closed maximum is another model (not corrected): a hollow
+    # marker off the line. In a users sweep every point is closed and the line joins them.
+    maximum = (line["load"] == CLOSED).to_numpy()
+    joined = ~maximum if not maximum.all() else maximum
+    ax.plot(x[joined], y[joined], marker=marker, markersize=4, color=colour, lw=1.2,
             linestyle=cache_style(cache)[2], label=label)  # fmt: skip
+    if not joined.all():
+        ax.scatter(x[~joined], y[~joined], s=36, marker=marker, facecolors="none",
+                   edgecolors=colour, lw=1.2)  # fmt: skip
     short = line["rate_short"].astype(bool).to_numpy()
     if short.any():
         ax.scatter(x[short], y[short], s=90, facecolors="none", edgecolors=SHORT_COLOUR, lw=1.5)
