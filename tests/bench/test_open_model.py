@@ -109,3 +109,17 @@ def test_a_sweep_point_takes_its_target_from_the_measured_maximum(tmp_path: Path
     assert point.status == OK, point.reason
     assert point.target_rps == pytest.approx(maximum.requests_per_s / 2)
     assert point.requests_per_s == pytest.approx(point.target_rps, rel=0.05)
+
+
+def test_workers_share_the_target_rate(tmp_path: Path) -> None:
+    # The rate travels to workers as a custom locust option; a worker without it would run
+    # the closed model and overshoot the target by far.
+    server_cpus, load_cpus = split_cpus(sorted(os.sched_getaffinity(0)))
+    settings = RunnerSettings(
+        duration=3, warmup=1, server_cpus=server_cpus, load_cpus=load_cpus, load_workers=2
+    )
+    row = Runner(settings, tmp_path).run(Trial(Cell("uvloop", "on", "small", 20, load="800/s"), 1))
+    assert row.status == OK, row.reason
+    assert row.load_workers == 2
+    assert row.requests_per_s == pytest.approx(800, rel=0.05)
+    assert row.hdr_count >= row.requests > 0
