@@ -61,11 +61,16 @@ def headline(row: ResultRow) -> str:
     target = "" if math.isnan(row.target_rps) else f" of {row.target_rps:,.0f} target"
     short = " (SHORT of target)" if row.rate_short else ""
     bound = " (generator-bound)" if row.generator_bound else ""
-    p99 = f"{row.hdr_p99_us / 1000:.3g}" if not math.isnan(row.hdr_p99_us) else f"{row.p99_ms:g}"
+    p99 = _ms(row.hdr_p99_us / 1000 if not math.isnan(row.hdr_p99_us) else row.p99_ms)
     return (
         f"{row.requests_per_s:,.0f} req/s{target}{short}{bound} · p99 {p99} ms{failures}"
         f" · runner overhead {row.overhead_s:.1f} s"
     )
+
+
+def _ms(value: float) -> str:
+    """3 significant digits, never in exponent form: `0.412`, `37.2`, `1,940`."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,44 @@
+"""The line each trial prints: its figures and every mark, readable at any magnitude."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from bench.progress import headline
+from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row
+
+IDENTITY = {
+    "variant": "uvloop", "cache": "on", "scenario": "small", "users": 50, "engine": "locust",
+    "load": "50%", "repeat": 1, "load_workers": 0, "started_at": "2026-11-26T00:00:00+00:00",
+}  # fmt: skip
+
+
+def row(**changes: object) -> ResultRow:
+    base = failed_row(IDENTITY, "")
+    figures = {
+        "status": OK, "requests_per_s": 2_329.0, "p99_ms": 4.0, "hdr_p99_us": 1_940_200.0,
+        "failures": 0.0, "overhead_s": 0.3, "target_rps": 2_576.0, "rate_short": True,
+        "schema_version": SCHEMA_VERSION,
+    }  # fmt: skip
+    return dataclasses.replace(base, **{**figures, **changes})
+
+
+def test_an_open_model_line_names_target_and_shortfall() -> None:
+    line = headline(row())
+    assert "2,329 req/s of 2,576 target (SHORT of target)" in line
+    assert "p99 1,940 ms" in line  # the corrected µs histogram, never "1.94e+03"
+
+
+def test_the_engine_p99_stands_in_when_there_is_no_histogram() -> None:
+    line = headline(row(hdr_p99_us=math.nan, target_rps=math.nan, rate_short=False))
+    assert "p99 4 ms" in line
+    assert "target" not in line
+
+
+def test_a_generator_bound_trial_says_so() -> None:
+    assert "(generator-bound)" in headline(row(generator_bound=True))
+
+
+def test_a_failed_trial_shows_its_reason() -> None:
+    assert headline(failed_row(IDENTITY, "locust exited 2")) == "FAILED: locust exited 2"
