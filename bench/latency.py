@@ -5,10 +5,18 @@ percentiles, so on loopback its p50 is 0 or 1 ms. Our scenarios record every req
 time (µs, 3 significant digits) in an HdrHistogram and each locust process writes its
 encoded histogram to a file at exit; the runner merges them here — an exact merge, so a
 distributed run's count equals the requests locust counted — and keeps the merged one.
+
+Each process also notes its measured window (from its warm-up reset to its stop, on its
+own clock) beside its histogram, so a distributed run's rate is exact: the sum of every
+process's count over its own window. Locust's master sees workers' counts only when they
+report (every 3 s), which on a window of a few seconds is off by a report's worth.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +27,7 @@ HIGHEST_US = 60_000_000  # one minute
 SIGNIFICANT_DIGITS = 3
 SUFFIX = ".hdr"
 MERGED = "latency.hdr"
+WINDOW_SUFFIX = ".window.json"
 
 
 def new_histogram() -> HdrHistogram:
@@ -71,3 +80,41 @@ def save(histogram: HdrHistogram, path: Path) -> None:
 def load(path: Path) -> HdrHistogram:
     """Read a histogram written by `save` (or by a locust process)."""
     return HdrHistogram.decode(path.read_bytes().strip())
+
+
+class ProcessWindow:
+    """One locust process's measured window on its own wall clock (test start or warm-up
+    reset → test stop), written beside its histogram."""
+
+    def __init__(self) -> None:
+        self.start = math.nan
+        self.stop = math.nan
+
+    def begin(self) -> None:
+        """The window opens (again, after the warm-up)."""
+        self.start, self.stop = time.time(), math.nan
+
+    def end(self) -> None:
+        """The load stopped."""
+        self.stop = time.time()
+
+    def save(self, path: Path, requests: int) -> None:
+        """Write the window and the requests recorded in it; nothing for a process that
+        sent none (a master) or never started."""
+        if requests > 0 and self.stop > self.start:
+            window = {"start": self.start, "stop": self.stop, "requests": requests}
+            path.write_text(json.dumps(window) + "\n", encoding="utf-8")
+
+
+def windowed_rate(directory: Path) -> tuple[float, float]:
+    """Requests/s of all processes (each over its own window) and the mean window in s;
+    raises ValueError when no process wrote a window."""
+    windows = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(directory.glob(f"*{WINDOW_SUFFIX}"))
+    ]
+    if not windows:
+        raise ValueError(f"no process windows in {directory}")
+    seconds = [window["stop"] - window["start"] for window in windows]
+    rate = sum(window["requests"] / span for window, span in zip(windows, seconds, strict=True))
+    return rate, sum(seconds) / len(seconds)

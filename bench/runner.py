@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,14 @@ from bench import conformance
 from bench.costs import CostProbe, Costs
 from bench.engine import WRK, Measured
 from bench.environment import utc_now
-from bench.latency import MERGED, LatencySummary, merge_directory, save, summarise
+from bench.latency import (
+    MERGED,
+    LatencySummary,
+    merge_directory,
+    save,
+    summarise,
+    windowed_rate,
+)  # fmt: skip
 from bench.load import LoadFailed, LoadRun, locust_command
 from bench.locust_csv import LocustCsvError, read_summary
 from bench.matrix import CLOSED, Cell, Trial, fixed_rate, is_share, share_of
@@ -145,7 +152,7 @@ class Runner:
             load.sleep_until(load.load_ends_at)
             probe.end()
             load.wait()
-        return _locust_measured(raw, settings.warmup)
+        return _locust_measured(raw, settings.warmup, distributed=bool(settings.load_workers))
 
     def _load_cpu_count(self, cell: Cell) -> int:
         """How many CPUs the load could use: its pinned CPUs, at most one per process."""
@@ -209,10 +216,23 @@ class Runner:
         )  # fmt: skip
 
 
-def _locust_measured(raw: Path, warmup: int) -> Measured:
-    """Locust's CSV summary and the merged latency histograms of one trial."""
+def _locust_measured(raw: Path, warmup: int, *, distributed: bool) -> Measured:
+    """Locust's CSV summary and the merged latency histograms of one trial.
+
+    With local workers the rate comes from the processes' own windows (bench.latency):
+    the master's history moves only when a worker reports. Remote workers write none, and
+    keep the master's rate.
+    """
     summary = read_summary(raw / "locust", warmup_s=warmup)
-    return Measured(**asdict(summary), latency=_merged_latency(raw))
+    measured = Measured(**asdict(summary), latency=_merged_latency(raw))
+    if not distributed:
+        return measured
+    try:
+        rate, window = windowed_rate(raw / "hdr")
+    except ValueError:
+        return measured
+    size = summary.bytes_per_s / summary.requests_per_s if summary.requests_per_s > 0 else 0.0
+    return replace(measured, requests_per_s=rate, window_s=window, bytes_per_s=rate * size)
 
 
 def _merged_latency(raw: Path) -> LatencySummary:

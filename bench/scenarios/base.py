@@ -25,11 +25,12 @@ from locust import FastHttpUser, constant, events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from bench.latency import HIGHEST_US, SUFFIX, new_histogram, save
+from bench.latency import HIGHEST_US, SUFFIX, WINDOW_SUFFIX, ProcessWindow, new_histogram, save
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
 LATENCY = new_histogram()
+WINDOW = ProcessWindow()  # this process's measured window: the warm-up reset to the stop
 SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[2] / "static"))
 NOT_FOUND_PAGE = "not_found.html"
 LAG_KEY = "staticbench_lag_ms"  # request context: how late the open model sent it
@@ -141,14 +142,21 @@ def _reset_after_warmup(environment: Environment, **_: object) -> None:
     """
     warmup = float(os.environ.get("STATICBENCH_WARMUP", "0"))
     runner = environment.runner
+    WINDOW.begin()
     if warmup <= 0 or runner is None:
         return
 
     def forget_warmup() -> None:
         runner.stats.reset_all()
         LATENCY.reset()
+        WINDOW.begin()
 
     gevent.spawn_later(warmup, forget_warmup)
+
+
+@events.test_stop.add_listener
+def _note_stop(**_: object) -> None:
+    WINDOW.end()
 
 
 def _record_latency(
@@ -175,6 +183,7 @@ def _write_latency(environment: Environment, **_: object) -> None:
         return
     directory = Path(HDR_DIR)
     save(LATENCY, directory / f"{os.getpid()}{SUFFIX}")
+    WINDOW.save(directory / f"{os.getpid()}{WINDOW_SUFFIX}", LATENCY.get_total_count())
     runner = environment.runner
     if runner is not None and not isinstance(runner, WorkerRunner):
         (directory / "locust-total.txt").write_text(f"{runner.stats.total.num_requests}\n")

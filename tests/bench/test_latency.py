@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -11,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.latency import load, merge_directory, new_histogram, save, summarise
+from bench.latency import (
+    WINDOW_SUFFIX,
+    ProcessWindow,
+    load,
+    merge_directory,
+    new_histogram,
+    save,
+    summarise,
+    windowed_rate,
+)  # fmt: skip
 from bench.proc import free_port
 from server.spawn import ServerProcess
 from tests.conftest import PROJECT
@@ -86,3 +96,26 @@ def test_merged_count_equals_what_locust_counted(
     locust_total = int((tmp_path / "locust-total.txt").read_text())
     assert locust_total > 0
     assert merge_directory(tmp_path).get_total_count() == locust_total
+
+
+def test_a_distributed_rate_adds_each_process_over_its_own_window(tmp_path: Path) -> None:
+    # Two workers whose clocks and windows differ: 3,000 requests in 3 s, 4,000 in 4 s.
+    for pid, (start, stop, requests) in {
+        1: (100.0, 103.0, 3_000),
+        2: (500.5, 504.5, 4_000),
+    }.items():
+        (tmp_path / f"{pid}{WINDOW_SUFFIX}").write_text(
+            json.dumps({"start": start, "stop": stop, "requests": requests})
+        )
+    rate, window = windowed_rate(tmp_path)
+    assert rate == pytest.approx(2_000.0)
+    assert window == pytest.approx(3.5)
+
+
+def test_a_process_that_sent_nothing_writes_no_window(tmp_path: Path) -> None:
+    window = ProcessWindow()
+    window.begin()
+    window.end()
+    window.save(tmp_path / f"master{WINDOW_SUFFIX}", requests=0)
+    with pytest.raises(ValueError, match="no process windows"):
+        windowed_rate(tmp_path)
