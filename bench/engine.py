@@ -40,9 +40,9 @@ class Window(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Measured:
-    """One trial's load-side figures. Latencies in ms are the engine's own; `latency` is
-    the µs histogram summary (corrected for coordinated omission in the open model)."""
+class LoadFigures:
+    """A trial's load-side figures as the engine measured them; NaN where it had none.
+    Latencies in ms are the engine's own (locust's are rounded to whole ms below 100 ms)."""
 
     requests: float
     failures: float
@@ -55,4 +55,11 @@ class Measured:
     max_ms: float
     bytes_per_s: float
     window_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Measured(LoadFigures):
+    """The figures and the µs latency histogram's summary (corrected for coordinated
+    omission in the open model)."""
+
     latency: LatencySummary

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import cpu_model
+from bench.peers import PEERS
 from bench.results import SCHEMA_VERSION
+from bench.wrk import find_wrk, wrk_version
 
 PROJECT = Path(__file__).resolve().parent.parent
 PACKAGES = ("locust", "uvloop", "aiofile", "pandas", "psutil", "pyarrow", "matplotlib")
@@ -60,9 +62,6 @@ def package_versions() -> dict[str, str | None]:
 
 def tools(peers: Sequence[str], engines: Sequence[str]) -> dict[str, str]:
     """Versions of the reference peers and of wrk when the run uses them."""
-    from bench.peers import PEERS
-    from bench.wrk import find_wrk, wrk_version
-
     found = {name: PEERS[name].describe() for name in peers}
     binary = find_wrk() if "wrk" in engines else None
     if binary is not None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from bench.engine import LoadFigures
+
 STATS = "_stats.csv"
 HISTORY = "_stats_history.csv"
 FAILURES = "_failures.csv"
@@ -28,7 +30,7 @@ ROW_INTERVAL_S = 1.0
 # long between worker reports. A count flat for longer while users run means the load stalled.
 REPORT_INTERVAL_S = 3.0
 
-_TIMES = {  # LocustSummary field -> _stats.csv column, all in ms
+_TIMES = {  # LoadFigures field -> _stats.csv column, all in ms
     "mean_ms": "Average Response Time",
     "p50_ms": "50%",
     "p90_ms": "90%",
@@ -57,23 +59,6 @@ class LocustCsvError(Exception):
 
 
 @dataclass(frozen=True)
-class LocustSummary:
-    """One locust run's measured window; NaN where locust had nothing to report."""
-
-    requests: int
-    failures: int
-    requests_per_s: float
-    mean_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    p999_ms: float
-    max_ms: float
-    bytes_per_s: float
-    window_s: float
-
-
-@dataclass(frozen=True)
 class _Row:
     """One Aggregated row of the history: its position (one per writer tick) and counts."""
 
@@ -83,7 +68,7 @@ class _Row:
     requests: int
 
 
-def read_summary(prefix: Path, *, warmup_s: float) -> LocustSummary:
+def read_summary(prefix: Path, *, warmup_s: float) -> LoadFigures:
     """The Aggregated stats of a run, with its steady rate measured after `warmup_s`."""
     path = _file(prefix, STATS)
     row = _aggregated(_read(path, _STATS_COLUMNS), path)
@@ -95,7 +80,7 @@ def read_summary(prefix: Path, *, warmup_s: float) -> LocustSummary:
         times = dict.fromkeys(times, math.nan)
         size = math.nan
     rate, window = _steady_rate(prefix, warmup_s=warmup_s)
-    return LocustSummary(
+    return LoadFigures(
         requests=requests,
         failures=_integer(row, "Failure Count", path),
         requests_per_s=rate,

@@ -100,6 +100,12 @@ _ADDED: dict[int, dict[str, object]] = {
 }
 
 
+def best_p99_ms(frame: pd.DataFrame) -> pd.Series:
+    """p99 in ms from the µs histograms where a row has them, else the engine's own figure
+    (tables older than schema 2)."""
+    return frame["hdr_p99_us"].div(1000).fillna(frame["p99_ms"])
+
+
 def rate_short(target_rps: float, achieved_rps: float) -> bool:
     """The open model fell short: achieved more than RATE_TOLERANCE below its target."""
     return target_rps > 0 and not achieved_rps >= target_rps * (1 - RATE_TOLERANCE)

@@ -17,13 +17,13 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from bench import conformance
 from bench.costs import CostProbe, Costs
-from bench.engine import WRK, Measured
+from bench.engine import WRK, LoadFigures, Measured
 from bench.environment import utc_now
 from bench.latency import (
     MERGED,
@@ -36,8 +36,10 @@ from bench.latency import (
 from bench.load import LoadFailed, LoadRun, locust_command
 from bench.locust_csv import LocustCsvError, read_summary
 from bench.matrix import CLOSED, Cell, Trial, fixed_rate, is_share, share_of
+from bench.peers import PEERS, start_peer
 from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row, rate_short
 from bench.wrk import WrkError
+from bench.wrk_engine import run_wrk_trial
 from server.spawn import ChildStartError, ServerProcess
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -133,8 +135,6 @@ class Runner:
         """Run the cell's engine; it opens and closes the probe's window."""
         settings, cell = self.settings, trial.cell
         if cell.engine == WRK:
-            from bench.wrk_engine import run_wrk_trial
-
             return run_wrk_trial(
                 cell.scenario, url, raw, duration=settings.duration, warmup=settings.warmup,
                 connections=cell.users, cpus=settings.load_cpus, window=probe,
@@ -152,7 +152,9 @@ class Runner:
             load.sleep_until(load.load_ends_at)
             probe.end()
             load.wait()
-        return _locust_measured(raw, settings.warmup, distributed=bool(settings.load_workers))
+        # Local workers only: remote ones write no window, and a sum without them is short.
+        windowed = settings.load_workers > 0 and settings.remote_workers == 0
+        return _locust_measured(raw, settings.warmup, windowed=windowed)
 
     def _load_cpu_count(self, cell: Cell) -> int:
         """How many CPUs the load could use: its pinned CPUs, at most one per process."""
@@ -168,8 +170,6 @@ class Runner:
             yield Target(self.settings.host)
             return
         cell = trial.cell
-        from bench.peers import PEERS, start_peer
-
         if cell.variant in PEERS:
             with start_peer(
                 cell.variant, self.settings.root, self.settings.server_cpus, raw
@@ -202,13 +202,10 @@ class Runner:
         target_rps: float,
     ) -> ResultRow:  # fmt: skip
         latency = measured.latency
+        figures = {field.name: getattr(measured, field.name) for field in fields(LoadFigures)}
         return ResultRow(
             schema_version=SCHEMA_VERSION, status=OK, reason="", overhead_s=overhead,
-            requests=measured.requests, failures=measured.failures,
-            requests_per_s=measured.requests_per_s, mean_ms=measured.mean_ms,
-            p50_ms=measured.p50_ms, p90_ms=measured.p90_ms, p99_ms=measured.p99_ms,
-            p999_ms=measured.p999_ms, max_ms=measured.max_ms, bytes_per_s=measured.bytes_per_s,
-            window_s=measured.window_s, hdr_count=latency.count, hdr_p50_us=latency.p50_us,
+            **figures, hdr_count=latency.count, hdr_p50_us=latency.p50_us,
             hdr_p90_us=latency.p90_us, hdr_p99_us=latency.p99_us, hdr_p999_us=latency.p999_us,
             hdr_p9999_us=latency.p9999_us, hdr_max_us=latency.max_us, target_rps=target_rps,
             rate_short=rate_short(target_rps, measured.requests_per_s),
@@ -216,16 +213,15 @@ class Runner:
         )  # fmt: skip
 
 
-def _locust_measured(raw: Path, warmup: int, *, distributed: bool) -> Measured:
+def _locust_measured(raw: Path, warmup: int, *, windowed: bool) -> Measured:
     """Locust's CSV summary and the merged latency histograms of one trial.
 
-    With local workers the rate comes from the processes' own windows (bench.latency):
-    the master's history moves only when a worker reports. Remote workers write none, and
-    keep the master's rate.
+    `windowed` (local workers only): the rate adds up the processes' own windows
+    (bench.latency), since the master's history moves only when a worker reports.
     """
     summary = read_summary(raw / "locust", warmup_s=warmup)
     measured = Measured(**asdict(summary), latency=_merged_latency(raw))
-    if not distributed:
+    if not windowed:
         return measured
     try:
         rate, window = windowed_rate(raw / "hdr")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.results import OK
+from bench.results import OK, best_p99_ms
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Per cell: median req/s and p99 (µs histogram, else locust's ms) over repeats, marks."""
     frame = results.copy()
     frame["ok"] = frame["status"] == OK
-    frame["p99"] = frame["hdr_p99_us"].div(1000).fillna(frame["p99_ms"])
+    frame["p99"] = best_p99_ms(frame)
     keys = ["scenario", "users", "engine", "load", "variant", "cache"]
     grouped = frame.groupby(keys, sort=False)
     ok = frame[frame["ok"]].groupby(keys, sort=False)

@@ -8,27 +8,17 @@ raises ChildStartError in one line ending with the tail of what the peer logged.
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from bench.nginx import NginxServer, find_nginx
+from bench.peers.launchers import Cpus, Launcher
 from bench.peers.registry import PEERS
-from bench.proc import PinnedProcess, free_port, http_status
-from server.config import ServerConfig
+from bench.proc import http_status
 from server.spawn import ChildStartError
 
-ROOT_ENV = "STATICBENCH_PEER_ROOT"  # the Starlette app's root: uvicorn passes an app no arguments
-BACKLOG = ServerConfig().backlog  # ours by default: no peer drops connections ours would queue
-READY_TIMEOUT = 15.0
-_PROJECT = Path(__file__).resolve().parents[2]
 _TAIL_LINES = 3
-
-Cpus = tuple[int, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +27,6 @@ class PeerServer:
 
     url: str
     pid: int
-
-
-class _Running(Protocol):
-    """What every launcher's context yields: NginxServer and PinnedProcess both are this."""
-
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def pid(self) -> int: ...
-
-
-Launcher = Callable[[Path, Cpus, Path], AbstractContextManager[_Running]]
 
 
 @contextmanager
@@ -70,53 +47,11 @@ def start_peer(name: str, root: Path, cpus: Cpus, log_dir: Path) -> Iterator[Pee
 
 def _launcher(name: str) -> Launcher:
     """The launcher for `name`; ValueError if unknown, ChildStartError if not installed."""
-    if name not in _LAUNCHERS:
+    if name not in PEERS:
         raise ValueError(f"unknown peer {name!r}: choose from {', '.join(PEERS)}")
     if not PEERS[name].available():
         raise ChildStartError(f"{name} is not available here: needs {PEERS[name].requires}")
-    return _LAUNCHERS[name]
-
-
-def _nginx(root: Path, cpus: Cpus, log_dir: Path) -> NginxServer:
-    binary = find_nginx()
-    if binary is None:  # removed since available() said yes
-        raise ChildStartError("nginx is not installed")
-    return NginxServer(binary, root, cpus=cpus, log_dir=log_dir, own_group=True, backlog=BACKLOG)
-
-
-def _aiohttp(root: Path, cpus: Cpus, log_dir: Path) -> PinnedProcess:
-    port = free_port()
-    module = [sys.executable, "-m", "bench.peers.aiohttp_app"]
-    options = ["--root", str(root), "--port", str(port), "--backlog", str(BACKLOG)]
-    return _python([*module, *options], port, cpus, log_dir / "aiohttp.log", {})
-
-
-def _uvicorn(root: Path, cpus: Cpus, log_dir: Path) -> PinnedProcess:
-    port = free_port()
-    app = [sys.executable, "-m", "uvicorn", "--factory", "bench.peers.starlette_app:create_app"]
-    options = ["--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-               "--backlog", str(BACKLOG), "--log-level", "warning", "--no-access-log",
-               "--timeout-graceful-shutdown", "2"]  # fmt: skip
-    return _python([*app, *options], port, cpus, log_dir / "uvicorn.log", {ROOT_ENV: str(root)})
-
-
-def _python(
-    argv: list[str], port: int, cpus: Cpus, log: Path, env: dict[str, str]
-) -> PinnedProcess:
-    """A Python peer run from the project root (so `bench.peers` imports), in its own group."""
-    return PinnedProcess(
-        argv,
-        port,
-        cpus=cpus,
-        ready_timeout=READY_TIMEOUT,
-        cwd=str(_PROJECT),
-        env={**os.environ, **env},
-        log=log,
-        own_group=True,
-    )
-
-
-_LAUNCHERS: dict[str, Launcher] = {"nginx": _nginx, "aiohttp": _aiohttp, "uvicorn": _uvicorn}
+    return PEERS[name].launch
 
 
 def _index_problem(url: str, root: Path) -> str | None:

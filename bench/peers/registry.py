@@ -1,7 +1,8 @@
-"""The peer registry: names → well-known servers, each with a cheap check and a version.
+"""The peer registry: names → well-known servers, each with a cheap check, a version and
+its launcher — the one place a peer is added.
 
-Asking never costs an import: availability is the nginx binary on the path or
-`find_spec` for the packages, and versions come from package metadata.
+Asking never costs an import of a peer's packages: availability is the nginx binary on the
+path or `find_spec` for the packages, and versions come from package metadata.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from functools import partial
 from importlib import metadata
 
 from bench.nginx import find_nginx, nginx_version
+from bench.peers import launchers
+from bench.peers.launchers import Launcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,7 @@ class Peer:
     requires: str  # human text for skip reasons and notes
     probe: Callable[[], bool] = field(repr=False, compare=False)
     version: Callable[[], str] = field(repr=False, compare=False)
+    launch: Launcher = field(repr=False, compare=False)
 
     def available(self) -> bool:
         """Whether it can run here; imports nothing."""
@@ -68,18 +72,21 @@ PEERS: dict[str, Peer] = {
             "the nginx binary (apt-get install nginx)",
             _nginx_installed,
             _nginx_version,
+            launchers.nginx,
         ),
         Peer(
             "aiohttp",
             "pip install aiohttp (or the peers extra)",
             partial(_importable, "aiohttp"),
             _aiohttp_version,
+            launchers.aiohttp,
         ),
         Peer(
             "uvicorn",
             "pip install uvicorn starlette (or the peers extra)",
             partial(_importable, "uvicorn", "starlette"),
             _uvicorn_version,
+            launchers.uvicorn,
         ),
     )
 }

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from bench.peers.launch import ROOT_ENV
+from bench.peers.launchers import ROOT_ENV
 
 
 def create_app() -> Starlette:

@@ -25,14 +25,15 @@ from bench.report.agreement import TOLERANCE_PCT
 from bench.report.charts import LOG_FLOOR_MS, Chart, figure, in_panel, log_ms_axis, save
 from bench.report.palette import CACHE_ORDER, Palette, cache_style, ordered
 from bench.report.stats import closed, marks, open_model, panel_title, panels
+from bench.results import best_p99_ms
 
 SHORT_COLOUR = "#d62728"
 CACHE_MARKERS = {"on": "o", "off": "s", NO_CACHE: "D"}  # a peer's cache is n/a
 
 
 def p99_ms(cells: pd.DataFrame) -> pd.Series:
-    """p99 in ms from the µs histograms, else the engine's own ms figure (older tables)."""
-    return (cells["hdr_p99_us"] / 1000).fillna(cells["p99_ms"]).clip(lower=LOG_FLOOR_MS)
+    """The p99 to plot (bench.results.best_p99_ms), floored for the log axis."""
+    return best_p99_ms(cells).clip(lower=LOG_FLOOR_MS)
 
 
 def load_label(load: str) -> str:
