@@ -16,11 +16,12 @@ def _site(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy --strict on server/ and bench/."""
+    """ruff (lint + format check), mypy --strict and the import contracts (lint-imports)."""
     session.install("-e", ".[lint,test,bench,peers]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 @nox.session

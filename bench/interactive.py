@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
 
-from bench.proc import http_status
-from bench.scenarios import SCENARIOS, scenario_file
+from bench.engines.locust.scenarios import SCENARIOS, scenario_file
+from bench.targets.probe import http_status
+from bench.targets.process import ChildProcess, ChildStartError, ServerProcess
 from server.cli import build_parser as build_server_parser
+from server.cli_types import OneLineErrors, bounded, cpu_number, list_of, on_off
 from server.config import ServerConfig
-from server.spawn import ChildProcess, ChildStartError, ServerProcess
 from server.variants import VARIANTS, available_variants
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -49,42 +49,13 @@ class Options:
     site: Path  # the directory the server serves; the scenarios check sizes against it
 
 
-class _OneLineErrors(argparse.ArgumentParser):
-    """Usage errors are one line on stderr and exit code 2; --help is one flag away."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _cpu_list(text: str) -> tuple[int, ...]:
-    try:
-        cpus = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma list of CPU numbers: {text!r}") from None
-    if not cpus or min(cpus) < 0:
-        raise argparse.ArgumentTypeError(f"not a comma list of CPU numbers: {text!r}")
-    return cpus
-
-
-def _web_port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {text}")
-    return port
-
-
 def _on_off(text: str) -> str:
-    if text not in ("on", "off"):
-        raise argparse.ArgumentTypeError(f"must be 'on' or 'off', got {text!r}")
-    return text
+    return "on" if on_off(text) else "off"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` documents every option."""
-    parser = _OneLineErrors(
+    parser = OneLineErrors(
         prog="python -m bench.interactive",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -94,9 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     add("--variant", choices=list(VARIANTS), default=default.variant, help="server I/O design")
     cache = "on" if default.cache else "off"
     add("--cache", type=_on_off, default=cache, metavar="on|off", help="server file cache")
-    add("--web-port", type=_web_port, default=8089, help="locust web UI port (default 8089)")
-    add("--server-cpus", type=_cpu_list, default=(0,), help="comma list (default 0)")
-    add("--load-cpus", type=_cpu_list, default=(1,), help="comma list, for locust (default 1)")
+    add(
+        "--web-port",
+        type=bounded(int, 1, 65535),
+        default=8089,
+        help="locust web UI port (default 8089)",
+    )
+    add("--server-cpus", type=list_of(cpu_number), default=(0,), help="comma list (default 0)")
+    add(
+        "--load-cpus",
+        type=list_of(cpu_number),
+        default=(1,),
+        help="comma list, for locust (default 1)",
+    )
     add(
         "--server-args",
         nargs=argparse.REMAINDER,

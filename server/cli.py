@@ -9,74 +9,42 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 
-from server.config import ServerConfig
+from server.cli_types import OneLineErrors, bounded, on_off
+from server.config import ServerConfig, StoreConfig
 from server.process import StartupError, start
-from server.store import StoreConfig
 from server.variants import VARIANTS
-
-
-def _bounded(
-    kind: Callable[[str], float], low: float, high: float | None = None
-) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value < low or (high is not None and value > high):
-            limit = f">= {low}" if high is None else f"between {low} and {high}"
-            raise argparse.ArgumentTypeError(f"must be {limit}, got {text}")
-        return value
-
-    return parse
-
-
-def _on_off(text: str) -> bool:
-    if text not in ("on", "off"):
-        raise argparse.ArgumentTypeError(f"must be 'on' or 'off', got {text!r}")
-    return text == "on"
-
-
-class _OneLineErrors(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, like every other user error."""
-
-    def error(self, message: str) -> NoReturn:
-        # argparse would print the whole multi-line usage first; --help is one flag away.
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
 
 # (flag, parser, help); the default comes from the ServerConfig / StoreConfig field the flag
 # names, so the --help text and the Python API can never disagree.
 _SERVER_OPTIONS: list[tuple[str, Callable[[str], object], str]] = [
-    ("--port", _bounded(int, 0, 65535), "0 picks a free port"),
-    ("--workers", _bounded(int, 1, 256), "processes sharing the port (SO_REUSEPORT)"),
-    ("--backlog", _bounded(int, 1), "listen backlog, the same for every variant"),
-    ("--threads", _bounded(int, 1, 4096), "threaded variant's pool size"),
-    ("--max-connections", _bounded(int, 1), "open connections allowed"),
-    ("--head-timeout", _bounded(float, 0.1), "seconds to receive a request head"),
-    ("--keepalive-timeout", _bounded(float, 0.1), "seconds an idle connection is kept"),
-    ("--send-timeout", _bounded(float, 0.1), "seconds a client may stall reading"),
-    ("--grace", _bounded(float, 0), "seconds in-flight responses get at shutdown"),
+    ("--port", bounded(int, 0, 65535), "0 picks a free port"),
+    ("--workers", bounded(int, 1, 256), "processes sharing the port (SO_REUSEPORT)"),
+    ("--backlog", bounded(int, 1), "listen backlog, the same for every variant"),
+    ("--threads", bounded(int, 1, 4096), "threaded variant's pool size"),
+    ("--max-connections", bounded(int, 1), "open connections allowed"),
+    ("--head-timeout", bounded(float, 0.1), "seconds to receive a request head"),
+    ("--keepalive-timeout", bounded(float, 0.1), "seconds an idle connection is kept"),
+    ("--send-timeout", bounded(float, 0.1), "seconds a client may stall reading"),
+    ("--grace", bounded(float, 0), "seconds in-flight responses get at shutdown"),
 ]
 _STORE_OPTIONS: list[tuple[str, str, Callable[[str], object], str]] = [
     (
         "--cache-max-age",
         "max_age",
-        _bounded(float, 0),
+        bounded(float, 0),
         "seconds before a cached file is re-checked",
     ),
-    ("--cache-max-entries", "max_entries", _bounded(int, 1), "cached entries"),
-    ("--cache-max-bytes", "max_bytes", _bounded(int, 0), "cached bytes"),
-    ("--stream-threshold", "stream_threshold", _bounded(int, 0), "larger files are streamed"),
+    ("--cache-max-entries", "max_entries", bounded(int, 1), "cached entries"),
+    ("--cache-max-bytes", "max_bytes", bounded(int, 0), "cached bytes"),
+    ("--stream-threshold", "stream_threshold", bounded(int, 0), "larger files are streamed"),
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` documents every option."""
     variants = "; ".join(f"{v.name}: {v.summary}" for v in VARIANTS.values())
-    parser = _OneLineErrors(
+    parser = OneLineErrors(
         prog="python -m server",
         description="A static-file HTTP/1.1 server in interchangeable I/O variants.",
         epilog=f"Variants — {variants}.",
@@ -86,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--variant", choices=list(VARIANTS), default=defaults.variant, help="I/O design")
     cache = "on" if defaults.cache else "off"  # argparse runs string defaults through `type`
-    add("--cache", type=_on_off, default=cache, metavar="on|off", help="file cache")
+    add("--cache", type=on_off, default=cache, metavar="on|off", help="file cache")
     add("--host", default=defaults.host, help="address to listen on")
     add("--root", default=defaults.root, help="directory to serve")
     for flag, kind, text in _SERVER_OPTIONS:

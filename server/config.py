@@ -1,10 +1,22 @@
-"""Everything a server process is told at start, in one frozen value."""
+"""Everything a server process is told at start, in frozen values; no I/O.
+
+Reading a config imports nothing but dataclasses: the stores (aiofile) are built from it
+later, by `server.store.build_store`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.store import StoreConfig
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Tuning shared by both stores."""
+
+    stream_threshold: int = 256 * 1024  # larger files are streamed, never held in memory
+    max_entries: int = 1024
+    max_bytes: int = 64 * 1024 * 1024
+    max_age: float = 1.0  # seconds a cached entry is trusted before it is re-checked
 
 
 @dataclass(frozen=True, slots=True)

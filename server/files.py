@@ -12,6 +12,7 @@ import mimetypes
 import os
 import stat
 from dataclasses import dataclass, replace
+from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
 from server.response import header_lines, http_date
@@ -67,6 +68,16 @@ class Missing:
 
 MISSING = Missing()
 Lookup = FileEntry | Redirect | Missing
+
+
+class FileStore(Protocol):
+    """What the static semantics needs from a store (`server.store` has the two stores)."""
+
+    def cached(self, key: str) -> Lookup | None: ...
+
+    async def lookup(self, key: str) -> Lookup: ...
+
+    def lookup_blocking(self, key: str) -> Lookup: ...
 
 
 class SiteRoot:

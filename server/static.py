@@ -12,7 +12,7 @@ from collections.abc import Generator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from server.files import FileEntry, Lookup, Missing, Redirect
+from server.files import FileEntry, FileStore, Lookup, Missing, Redirect
 from server.preconditions import Outcome, evaluate
 from server.protocol import ProtocolError, Request
 from server.response import (
@@ -24,7 +24,6 @@ from server.response import (
     header_lines,
     text_response,
 )
-from server.store import FileStore
 
 NOT_FOUND_PAGE = "/not_found.html"
 _ALLOW = header_lines(("Allow", "GET, HEAD"))

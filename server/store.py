@@ -15,37 +15,18 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Protocol
 
 from aiofile import AIOFile
 
 from server.cache import BoundedLru
-from server.files import FileEntry, Lookup, SiteRoot
+from server.config import StoreConfig
+from server.files import FileEntry, FileStore, Lookup, SiteRoot
 from server.stats import ServerStats
+
+__all__ = ["CachedStore", "FileStore", "ReadingStore", "StoreConfig", "build_store"]
 
 _ENTRY_OVERHEAD = 512  # bytes charged per cache entry besides the file's contents
 _READ_ATTEMPTS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class StoreConfig:
-    """Tuning shared by both stores."""
-
-    stream_threshold: int = 256 * 1024  # larger files are streamed, never held in memory
-    max_entries: int = 1024
-    max_bytes: int = 64 * 1024 * 1024
-    max_age: float = 1.0  # seconds a cached entry is trusted before it is re-checked
-
-
-class FileStore(Protocol):
-    """What the static semantics needs from a store."""
-
-    def cached(self, key: str) -> Lookup | None: ...
-
-    async def lookup(self, key: str) -> Lookup: ...
-
-    def lookup_blocking(self, key: str) -> Lookup: ...
 
 
 class ReadingStore:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server.spawn import ServerProcess
+from bench.targets.process import ServerProcess
 from server.variants import VARIANTS
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.spawn import ServerProcess
+from bench.targets.process import ServerProcess
 from tests.conftest import SECRET, variant_of
 from tests.rawhttp import connect, exchange, parse_responses, read_until_closed, request
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from server.spawn import ChildStartError, ServerProcess
+from bench.targets.process import ChildStartError, ServerProcess
 from server.variants import VARIANTS
 from tests.conftest import PROJECT, each_variant, variant_params
 from tests.rawhttp import parse_responses, read_until_closed, request

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.nginx import NginxServer, find_nginx, nginx_config
+from bench.engines.wrk.command import WrkError, find_wrk, parse_wrk, wrk_command
+from bench.engines.wrk.engine import run_wrk
 from bench.perf.render import render, table
 from bench.perf.verdicts import LoadRow, Report, close_assessment, keepalive_assessment, to_json
-from bench.proc import PinnedProcess, free_port
-from bench.wrk import WrkError, find_wrk, parse_wrk, run_wrk, wrk_command
+from bench.targets.nginx import NginxServer, find_nginx, nginx_config
+from bench.targets.process import PinnedProcess, free_port
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -156,7 +157,15 @@ def test_a_short_real_wrk_run_against_nginx_parses() -> None:
 
 def test_original_blog_server_answers_without_content_length() -> None:
     port = free_port()
-    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", str(STATIC)]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.targets.original_blog",
+        "--port",
+        str(port),
+        "--root",
+        str(STATIC),
+    ]
     with (
         PinnedProcess(argv, port, cwd=str(STATIC.parent)),
         socket.create_connection(("127.0.0.1", port), timeout=5) as conn,

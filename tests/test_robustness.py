@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from server.spawn import ServerProcess
+from bench.targets.process import ServerProcess
 from tests.conftest import each_variant, variant_of, variant_params
 from tests.rawhttp import RawResponse, connect, parse_responses, read_until_closed, request
 

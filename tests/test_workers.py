@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from server.spawn import ServerProcess
+from bench.targets.process import ServerProcess
 from tests.conftest import each_variant
 from tests.rawhttp import request
 

@@ -1,32 +1,24 @@
-"""What a load engine hands the runner, whichever engine it is (locust or wrk).
+"""What every load engine is to the runner (locust, wrk): one interface, the same figures.
 
-An engine drives one trial's load at a URL and returns a `Measured`: the same figures for
-every engine, so the results table has one shape. It opens and closes the runner's cost
-window itself (`Window.begin` once the warm-up is over, `Window.end` once the load has
-stopped), because only the engine knows when those moments are.
+An engine drives one trial's load at a URL and returns a `Measured`
+(`bench.results.figures`): the same figures for every engine, so the results table has one
+shape. It opens and closes the runner's cost window itself (`Window.begin` once the
+warm-up is over, `Window.end` once the load has stopped), because only the engine knows
+when those moments are. Engines are found by name in `bench.engines.registry`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
-from bench.latency import LatencySummary
-
-LOCUST = "locust"
-WRK = "wrk"
-ENGINES = (LOCUST, WRK)
+from bench.plan.matrix import Trial
+from bench.results.figures import Measured
 
 
-def unsupported(engine: str, scenario: str, open_model: bool) -> str | None:
-    """Why `engine` cannot run `scenario` (under the open model), or None when it can."""
-    if engine == LOCUST:
-        return None
-    if open_model:
-        return "wrk has no open model (it only measures the maximum); use locust"
-    from bench.wrk_engine import unsupported as wrk_unsupported  # wrk's own list
-
-    return wrk_unsupported(scenario)
+class EngineError(Exception):
+    """The load did not produce a measurement (crashed, hung, not installed, unreadable)."""
 
 
 class Window(Protocol):
@@ -40,26 +32,36 @@ class Window(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class LoadFigures:
-    """A trial's load-side figures as the engine measured them; NaN where it had none.
-    Latencies in ms are the engine's own (locust's are rounded to whole ms below 100 ms)."""
+class LoadPlan:
+    """One trial's load, as the runner asks for it; `raw` takes the engine's own files."""
 
-    requests: float
-    failures: float
-    requests_per_s: float
-    mean_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    p999_ms: float
-    max_ms: float
-    bytes_per_s: float
-    window_s: float
+    trial: Trial
+    raw: Path
+    duration: int
+    warmup: int
+    cpus: tuple[int, ...] | None
+    target_rps: float  # the open model's target; NaN under the closed model
+    load_workers: int = 0  # local worker processes besides the master (0: one process)
+    remote_workers: int = 0  # workers on other machines the master waits for
+    master_bind: str = "127.0.0.1"  # where the master listens for remote workers
 
 
-@dataclass(frozen=True, slots=True)
-class Measured(LoadFigures):
-    """The figures and the µs latency histogram's summary (corrected for coordinated
-    omission in the open model)."""
+class Engine(Protocol):
+    """A load generator the runner can use without knowing which one it is."""
 
-    latency: LatencySummary
+    name: str
+
+    def unavailable(self) -> str | None:
+        """Why it cannot run on this machine (one line), or None when it can."""
+
+    def version(self) -> str | None:
+        """Its version line for run.json, or None when it needs no record there."""
+
+    def workers(self, plan: LoadPlan) -> int:
+        """The results table's `load_workers`: worker processes it adds beyond its own."""
+
+    def processes(self, plan: LoadPlan) -> int:
+        """How many load processes it runs locally (at most one CPU each)."""
+
+    def run(self, plan: LoadPlan, url: str, window: Window) -> Measured:
+        """Warm up, then measure the trial's load at `url`; raises EngineError."""

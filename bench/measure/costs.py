@@ -11,38 +11,20 @@ while the server had headroom is *generator-bound* — its requests/s are locust
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from bench.sampling import ServerCounters, TreeSampler, Usage, server_counters
+from bench.measure.sampling import ServerCounters, TreeSampler, Usage, server_counters
+from bench.results.figures import UNKNOWN_COSTS, Costs
 
 SATURATED = 0.9  # a side above this share of its CPUs is the bottleneck
 NAN = math.nan
 
 
-@dataclass(frozen=True, slots=True)
-class Costs:
-    """The cost columns of a results row (NaN where a side was not observable)."""
-
-    server_cpu_share: float  # of the server's CPUs
-    cpu_us_per_request: float
-    capacity_rps: float  # requests/s at 100% of the server's CPUs
-    rss_mb: float  # peak
-    server_fds: float  # peak
-    server_threads: float  # peak
-    cache_hit_ratio: float  # over the window, from the server's own counters
-    load_cpu_share: float  # of the load generator's CPUs
-    generator_bound: bool
-
-
-UNKNOWN = Costs(NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, False)
-
-
 class CostProbe:
-    """The runner's measured window (a `bench.engine.Window`): watches the server, when we
-    started it, and the load processes the engine names when the window opens."""
+    """The runner's measured window (a `bench.engines.interface.Window`): watches the server,
+    when we started it, and the load processes the engine names when the window opens."""
 
     def __init__(
         self,
@@ -79,7 +61,7 @@ class CostProbe:
         """The window's costs; `client_rps` stands in for a server without its own counters
         (a reference peer): its requests are the load's rate over the window."""
         if self._samples is None:
-            return UNKNOWN
+            return UNKNOWN_COSTS
         load, server, after = self._samples
         return costs(
             load, self.load_cpus, server, self.server_cpus, self._counters_at_begin, after,

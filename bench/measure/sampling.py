@@ -4,6 +4,7 @@ A `TreeSampler` follows a process and its descendants: CPU time (user + system) 
 `begin()` and `end()`, and the peaks of RSS, open file descriptors and threads from
 samples taken every `interval` seconds in a background thread. It only reads /proc.
 
+`tree_rss()` is one reading of a tree's resident memory (for `bench.perf`'s idle probe).
 `server_counters()` reads what the server says about itself (`--stats-dir`, written on
 SIGUSR1), so requests and cache hits are counted over exactly the sampled window.
 """
@@ -98,6 +99,18 @@ class TreeSampler:
                 fds += process.num_fds()
                 threads += process.num_threads()
         self._peaks = [max(a, b) for a, b in zip(self._peaks, (rss, fds, threads), strict=True)]
+
+
+def tree_rss(pid: int) -> int:
+    """Resident set size in bytes of a process and all its descendants."""
+    root = psutil.Process(pid)
+    total = 0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,14 +22,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from bench.machine import machine_info, versions
-from bench.nginx import NginxServer, find_nginx
+from bench.engines.wrk.command import WrkError, find_wrk, wrk_version
+from bench.engines.wrk.engine import run_wrk
+from bench.measure.cores import CoreBusy
 from bench.perf.memory import measure_memory, raise_nofile
 from bench.perf.render import render
 from bench.perf.verdicts import IDLE_CONNECTIONS, LoadRow, Report, to_json
-from bench.proc import CoreBusy, PinnedProcess, free_port
-from bench.wrk import WrkError, find_wrk, run_wrk
-from server.spawn import ChildStartError, ServerProcess
+from bench.results.environment import MISSING, machine_info, versions
+from bench.targets.nginx import NginxServer, find_nginx, nginx_version
+from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess, free_port
+from server.cli_types import OneLineErrors, bounded
 from server.variants import VARIANTS, available_variants
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -64,20 +66,6 @@ class Options:
     json_path: Path | None
 
 
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            kind_name = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"not {kind_name}: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
-
-
 def _variant_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in VARIANTS]
@@ -88,11 +76,11 @@ def _variant_list(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` documents every option."""
-    parser = argparse.ArgumentParser(prog="python -m bench.perf", description=__doc__)
+    parser = OneLineErrors(prog="python -m bench.perf", description=__doc__)
     add = parser.add_argument
-    add("--duration", type=_positive(int), default=10, help="whole seconds per run (default 10)")
+    add("--duration", type=bounded(int, 1), default=10, help="whole seconds per run (default 10)")
     add("--quick", action="store_true", help="3 s per run (overrides --duration)")
-    add("--connections", type=_positive(int), default=50, help="wrk connections (default 50)")
+    add("--connections", type=bounded(int, 1), default=50, help="wrk connections (default 50)")
     add("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
     add("--load-cpu", type=int, default=1, help="CPU for wrk and this process (default 1)")
     add("--variants", type=_variant_list, default=None, help="comma list (default: all here)")
@@ -137,7 +125,11 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     settings: dict[str, Any] = {"duration": options.duration, "connections": options.connections,
                                 "server_cpus": options.server_cpus, "load_cpus": options.load_cpus,
                                 "warmup": WARMUP_SECONDS, "page": PAGE}  # fmt: skip
-    return Report(machine_info(PROJECT), versions(wrk, nginx), settings)
+    tools = {
+        "nginx": nginx_version(nginx) if nginx else MISSING,
+        "wrk": wrk_version(wrk) if wrk else MISSING,
+    }
+    return Report(machine_info(PROJECT), versions(tools), settings)
 
 
 def ours(variant: str, cpus: list[int] | None) -> ServerProcess:
@@ -150,7 +142,15 @@ def ours(variant: str, cpus: list[int] | None) -> ServerProcess:
 def original(cpus: list[int] | None) -> PinnedProcess:
     """The original blog post's server on a free port."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", str(STATIC)]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.targets.original_blog",
+        "--port",
+        str(port),
+        "--root",
+        str(STATIC),
+    ]
     return PinnedProcess(argv, port, cpus=cpus, cwd=str(PROJECT))
 
 

@@ -14,11 +14,9 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from bench.measure.sampling import tree_rss
 from bench.perf.verdicts import IDLE_CONNECTIONS, MemoryRow
-from bench.proc import tree_rss
-
-_REQUEST = "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
-_HEAD_END = b"\r\n\r\n"
+from bench.targets.probe import exchange
 
 
 def raise_nofile(needed: int) -> int:
@@ -29,32 +27,6 @@ def raise_nofile(needed: int) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         soft = target
     return soft
-
-
-def _content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value.strip())
-    return 0
-
-
-def read_response(conn: socket.socket) -> bytes:
-    """One whole response with a Content-Length body (or none); returns the head."""
-    data = b""
-    while _HEAD_END not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the response head")
-        data += chunk
-    head, _, body = data.partition(_HEAD_END)
-    missing = _content_length(head) - len(body)
-    while missing > 0:
-        chunk = conn.recv(min(missing, 65536))
-        if not chunk:
-            raise ConnectionError("closed inside the response body")
-        missing -= len(chunk)
-    return head
 
 
 def _still_open(conn: socket.socket) -> bool:
@@ -76,8 +48,7 @@ def idle_connections(
         conns: list[socket.socket] = []
         for _ in range(count):
             conn = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=10))
-            conn.sendall(_REQUEST.format(path=path, port=port).encode("ascii"))
-            read_response(conn)
+            exchange(conn, path, close=False)  # a whole keep-alive response, left open
             conns.append(conn)
         time.sleep(settle)  # let the server finish any per-connection bookkeeping
         yield sum(_still_open(conn) for conn in conns)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.wrk import WrkResult
+from bench.engines.wrk.command import WrkResult
 
 SCHEMA = "staticbench.perf/1"
 MB = 1_000_000

@@ -3,7 +3,7 @@ interleaved.
 
 Repeats are interleaved — every cell once, then every cell again, in reverse order on odd
 repeats — so slow drift of a shared machine spreads over all cells instead of biasing the
-ones measured last. Presets are the matrices `nox -s bench` offers.
+ones measured last. The presets `nox -s bench` offers are in `bench.plan.presets`.
 
 A cell's load is `closed` (N users, no think time: the maximum), a fixed open-model target
 (`"5000/s"`), or a share of the same cell's measured maximum (`"50%"`, a sweep point: the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from bench.engine import LOCUST, unsupported
+from bench.plan.axes import LOCUST, unsupported
 
 CLOSED = "closed"
 NO_CACHE = "n/a"  # the cache axis of a reference peer (it has its own, or none)
@@ -137,18 +137,3 @@ class Matrix:
 def _unsupported(cell: Cell) -> str | None:
     reason = unsupported(cell.engine, cell.scenario, cell.load != CLOSED)
     return f"{cell.engine} × {cell.scenario}: {reason}" if reason else None
-
-
-ALL_VARIANTS = ("blog", "threaded", "asyncio", "uvloop")
-MAIN_SCENARIOS = ("small", "close", "mixed")
-ALL_SCENARIOS = ("small", "close", "large", "notfound", "mixed", "range")
-
-PRESETS: dict[str, Matrix] = {
-    # Every variant × cache on/off on the main scenarios, 3 repeats: about 10 minutes
-    # (72 trials × 1 s warm-up + 5 s measured + the runner's 2 s tail + ~1 s start/stop).
-    "default": Matrix(ALL_VARIANTS, ("on", "off"), MAIN_SCENARIOS, (50,), 3, duration=5, warmup=1),
-    # CI: every variant × cache on/off on the 1 KiB page, once: under 3 minutes.
-    "quick": Matrix(ALL_VARIANTS, ("on", "off"), ("small",), (50,), 1, duration=3, warmup=1),
-    # Every combination: every scenario, two load levels.
-    "full": Matrix(ALL_VARIANTS, ("on", "off"), ALL_SCENARIOS, (10, 50), 3, duration=10),
-}

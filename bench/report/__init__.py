@@ -21,7 +21,7 @@ from bench.report.diff import Verdict, compare, regressions
 from bench.report.html import render_page
 from bench.report.inputs import ReportInputError, RunData, load_run
 from bench.report.load_tables import agreement_headline, agreement_table, open_tables
-from bench.report.markdown import render_summary
+from bench.report.markdown import render_markdown_summary
 from bench.report.palette import Palette
 from bench.report.stats import cell_stats, closed, panels
 from bench.report.tables import (
@@ -82,7 +82,7 @@ def build_report(
     )
     markdown = run_dir / MARKDOWN_NAME
     markdown.write_text(
-        render_summary(title, environment, lines, sections, verdict), encoding="utf-8"
+        render_markdown_summary(title, environment, lines, sections, verdict), encoding="utf-8"
     )
     return ReportFiles(html, markdown, [chart.path for chart in drawn], diff)
 

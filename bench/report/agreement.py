@@ -18,7 +18,7 @@ import math
 
 import pandas as pd
 
-from bench.engine import LOCUST, WRK
+from bench.plan.axes import LOCUST, WRK
 from bench.report.stats import closed, marks
 
 TOLERANCE_PCT = 15.0  # agree when wrk is within this much of the estimate

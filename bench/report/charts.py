@@ -27,7 +27,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogFormatter
 from PIL import Image
 
-from bench.matrix import CLOSED, NO_CACHE
+from bench.plan.matrix import CLOSED, NO_CACHE
 from bench.report.palette import CACHE_ORDER, Palette, cache_style, ordered
 from bench.report.stats import LATENCIES, PANEL, marks, panel_title, panels
 

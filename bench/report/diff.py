@@ -16,7 +16,7 @@ from enum import StrEnum
 import pandas as pd
 
 from bench.report.stats import KEYS, welch_interval
-from bench.results import OK
+from bench.results.table import OK
 
 
 class Verdict(StrEnum):

@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from bench.engine import LOCUST
-from bench.environment import RUN_JSON
-from bench.locust_csv import LocustCsvError, read_history
-from bench.matrix import Cell, Trial
-from bench.results import CSV_NAME, OK, read_results
+from bench.plan.axes import LOCUST
+from bench.plan.matrix import Cell, Trial
+from bench.results.environment import RUN_JSON
+from bench.results.locust_csv import LocustCsvError, read_history
+from bench.results.table import CSV_NAME, OK, read_results
 
 HISTORY_KEYS = ["scenario", "users", "engine", "load", "variant", "cache", "repeat"]
 

@@ -20,12 +20,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from bench.matrix import CLOSED, NO_CACHE
+from bench.plan.matrix import CLOSED, NO_CACHE
 from bench.report.agreement import TOLERANCE_PCT
 from bench.report.charts import LOG_FLOOR_MS, Chart, figure, in_panel, log_ms_axis, save
 from bench.report.palette import CACHE_ORDER, Palette, cache_style, ordered
 from bench.report.stats import closed, marks, open_model, panel_title, panels
-from bench.results import best_p99_ms
+from bench.results.table import best_p99_ms
 
 SHORT_COLOUR = "#d62728"
 CACHE_MARKERS = {"on": "o", "off": "s", NO_CACHE: "D"}  # a peer's cache is n/a

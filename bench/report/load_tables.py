@@ -14,7 +14,7 @@ import pandas as pd
 from bench.report.agreement import SATURATED_SHARE, TOLERANCE_PCT
 from bench.report.stats import PANEL, marks, open_model, panel_title
 from bench.report.tables import Table, interval, ms, rate
-from bench.results import RATE_TOLERANCE
+from bench.results.table import RATE_TOLERANCE
 
 OPEN_CAPTION = (
     "Open model: locust starts requests at the target rate whatever the server's latency "

@@ -30,7 +30,7 @@ def render_table(table: Table) -> str:
     return "\n".join(lines)
 
 
-def render_summary(
+def render_markdown_summary(
     title: str,
     environment: Table,
     headlines: list[str],

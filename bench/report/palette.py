@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bench.matrix import NO_CACHE
-from bench.peers import PEERS
+from bench.plan.axes import PEER_NAMES
+from bench.plan.matrix import NO_CACHE
 
-PEER_NAMES = tuple(PEERS)
 OURS = ("blog", "threaded", "asyncio", "uvloop", "external")
 _COLOURS = (
     "#8c564b", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f",  # ours, in order

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bench.engine import LOCUST
-from bench.matrix import CLOSED
-from bench.results import FAILED, OK
+from bench.plan.axes import LOCUST
+from bench.plan.matrix import CLOSED
+from bench.results.table import FAILED, OK
 
 KEYS = ["scenario", "users", "engine", "load", "variant", "cache"]
 PANEL = ["scenario", "users", "engine"]  # one table / subplot per panel

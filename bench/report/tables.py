@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bench.engine import LOCUST
-from bench.matrix import CLOSED, NO_CACHE
+from bench.plan.axes import LOCUST
+from bench.plan.matrix import CLOSED, NO_CACHE
 from bench.report.diff import Verdict
 from bench.report.stats import GROUP, KEYS, PANEL, REFERENCE, closed, marks, panel_title
-from bench.results import OK
+from bench.results.table import OK
 
 CI_CAPTION = (
     "req/s: median of the OK repeats; 95% CI: Student-t interval of the mean over repeats "

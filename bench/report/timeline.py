@@ -1,6 +1,6 @@
 """Charts drawn when the data is there: each closed-model cell over time, server resources.
 
-Over time comes from locust's history rows (bench.locust_csv.read_history): requests/s
+Over time comes from locust's history rows (bench.results.locust_csv.read_history): requests/s
 from the deltas of the request count, p99 over locust's sliding ~10 s window (wrk keeps no
 history). The optional resource columns get their chart only when the run has them;
 otherwise these functions return None.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.axes import Axes
 
-from bench.matrix import CLOSED, NO_CACHE
+from bench.plan.matrix import CLOSED, NO_CACHE
 from bench.report.charts import (
     LOG_FLOOR_MS,
     Chart,

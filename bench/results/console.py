@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.results import OK, best_p99_ms
+from bench.results.table import OK, best_p99_ms
 
 
-def summarise(results: pd.DataFrame) -> pd.DataFrame:
+def cell_medians(results: pd.DataFrame) -> pd.DataFrame:
     """Per cell: median req/s and p99 (µs histogram, else locust's ms) over repeats, marks."""
     frame = results.copy()
     frame["ok"] = frame["status"] == OK
@@ -38,11 +38,11 @@ def _marks(bound: pd.Series, short: pd.Series) -> pd.Series:
     return (marks + ", " + shortfall).str.strip(", ")
 
 
-def render_summary(results: pd.DataFrame) -> str:
+def render_console_summary(results: pd.DataFrame) -> str:
     """The summary as aligned text; failed trials are counted, never hidden."""
     if results.empty:
         return "(no trials)"
-    table = summarise(results)
+    table = cell_medians(results)
     text: str = table.to_string(
         index=False,
         na_rep="—",

@@ -1,11 +1,15 @@
-"""The record of where and how a run was made: `run.json` beside the results table.
+"""The record of where and how a benchmark ran: `run.json` beside the results table, and the
+machine lines `bench.perf` prints.
 
 Only reads the machine (git, /proc, package metadata); written once at the start of a
-run and completed at its end, so even an interrupted run says what it was.
+run and completed at its end, so even an interrupted run says what it was. Versions of
+external tools (nginx, wrk, the peers) are given by the caller, who knows which it used:
+this module starts no program but git. A missing tool is "not installed", never an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -18,12 +22,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.machine import cpu_model
-from bench.peers import PEERS
-from bench.results import SCHEMA_VERSION
-from bench.wrk import find_wrk, wrk_version
+from bench.results.table import SCHEMA_VERSION
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
+MISSING = "not installed"
 PACKAGES = ("locust", "uvloop", "aiofile", "pandas", "psutil", "pyarrow", "matplotlib")
 RUN_JSON = "run.json"
 
@@ -60,15 +62,6 @@ def package_versions() -> dict[str, str | None]:
     return found
 
 
-def tools(peers: Sequence[str], engines: Sequence[str]) -> dict[str, str]:
-    """Versions of the reference peers and of wrk when the run uses them."""
-    found = {name: PEERS[name].describe() for name in peers}
-    binary = find_wrk() if "wrk" in engines else None
-    if binary is not None:
-        found["wrk"] = wrk_version(binary)
-    return found
-
-
 def describe_run(
     argv: Sequence[str], settings: dict[str, Any], tool_versions: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -98,3 +91,48 @@ def write_run_json(directory: Path, record: dict[str, Any]) -> Path:
     path = directory / RUN_JSON
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def cpu_model() -> str:
+    """The CPU's model name, as /proc/cpuinfo says."""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def commit(project: Path) -> str:
+    """`git describe --always --dirty` of the project, or 'unknown'."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(project), "describe", "--always", "--dirty"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def machine_info(project: Path) -> dict[str, str]:
+    """CPU model, core count, usable CPUs, commit and load average at the start."""
+    return {
+        "cpu": cpu_model(),
+        "cores": str(os.cpu_count()),
+        "usable cpus": ",".join(map(str, sorted(os.sched_getaffinity(0)))),
+        "commit": commit(project),
+        "load avg (start)": load_average(),
+    }
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine makes every figure noisier."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def versions(tools: dict[str, str]) -> dict[str, str]:
+    """Python, the given tools' version lines (e.g. nginx, wrk) and uvloop (MISSING if absent)."""
+    found = {"python": platform.python_version(), **tools, "uvloop": MISSING}
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        found["uvloop"] = metadata.version("uvloop")
+    return found

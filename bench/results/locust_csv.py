@@ -1,5 +1,9 @@
 """Locust's CSV output read into one summary: the only module that knows its files and columns.
 
+It sits with the results, not with the locust engine: these files stay in a run's raw
+directory, and the report reads their history long after the engine is gone (and on a
+machine without locust).
+
 `locust --csv PREFIX --csv-full-history` (2.47) writes PREFIX_stats.csv (a snapshot rewritten
 every second, so the last one is up to a second old), PREFIX_stats_history.csv (rows appended
 every second; with --processes the master's, whose counts move only when workers report),
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from bench.engine import LoadFigures
+from bench.results.figures import LoadFigures
 
 STATS = "_stats.csv"
 HISTORY = "_stats_history.csv"

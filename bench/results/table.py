@@ -1,8 +1,9 @@
 """The results table: one tidy row per trial, with a versioned schema.
 
-It owns the column names and their meaning, and reading/writing `results.csv` (and
-`results.parquet` when pyarrow is installed). A failed trial is a row too, with its
-reason and NaN figures — never zeros, which would read as measurements.
+It owns the row (its columns are the identity of a trial and the fields of the measurement
+dataclasses in `bench.results.figures`, in a fixed order), the schema history, and
+reading/writing `results.csv` (and `results.parquet` when pyarrow is installed). A failed
+trial is a row too, with its reason and NaN figures — never zeros, which would read as measurements.
 
 Schema history:
   1 — first version: identity, status, counts, rate, latency percentiles, bytes/s,
@@ -25,6 +26,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.results.figures import Costs, LatencySummary, LoadFigures, Measured
+
 SCHEMA_VERSION = 3
 CSV_NAME = "results.csv"
 PARQUET_NAME = "results.parquet"
@@ -34,9 +37,9 @@ FAILED = "failed"
 NAN = math.nan
 
 
-@dataclass(frozen=True, slots=True)
-class ResultRow:
-    """One trial. Latencies in milliseconds (as locust measures them), rates per second."""
+@dataclass(frozen=True)
+class Identity:
+    """Which trial a row is, and whether it produced a measurement."""
 
     schema_version: int
     variant: str
@@ -49,51 +52,48 @@ class ResultRow:
     load_workers: int
     status: str  # OK or FAILED
     reason: str  # why a trial failed; empty when OK
-    requests: float
-    failures: float
-    requests_per_s: float
-    mean_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    p999_ms: float
-    max_ms: float
-    bytes_per_s: float
-    window_s: float  # seconds the rate was measured over
-    overhead_s: float  # the runner's own time for this trial: start, readiness, stop
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The runner's own time for a trial, and when it began."""
+
+    overhead_s: float  # start, readiness, stop: the trial's time outside the load
     started_at: str  # UTC, ISO 8601
-    hdr_count: float  # requests in the merged latency histogram (all of locust's)
-    hdr_p50_us: float
-    hdr_p90_us: float
-    hdr_p99_us: float
-    hdr_p999_us: float
-    hdr_p9999_us: float
-    hdr_max_us: float
-    server_cpu_share: float  # of the server's CPUs, over the measured window
-    cpu_us_per_request: float  # server CPU (user + system) per request it counted
-    capacity_rps: float  # requests/s the server would reach at 100% of its CPUs
-    rss_mb: float  # the server's peak resident memory
-    server_fds: float
-    server_threads: float
-    cache_hit_ratio: float  # from the server's own counters over the window
-    load_cpu_share: float  # of the load generator's CPUs
-    generator_bound: bool  # load above ~90% of its CPUs while the server had headroom
-    target_rps: float  # the open model's target; NaN under the closed model
-    rate_short: bool  # open model: achieved requests/s more than RATE_TOLERANCE below target
+
+
+@dataclass(frozen=True)
+class OpenModel:
+    """The open model's target and whether it was reached (NaN and False when closed)."""
+
+    target_rps: float
+    rate_short: bool  # achieved requests/s more than RATE_TOLERANCE below the target
+
+
+# The columns, in this order: identity, load figures, timing, µs latency, costs, open model.
+# Each group is defined once (bench.results.figures for what is measured); bases are listed
+# last-first because a dataclass takes its fields from the base furthest back in its MRO.
+@dataclass(frozen=True)
+class ResultRow(OpenModel, Costs, LatencySummary, Timing, LoadFigures, Identity):
+    """One trial. Latencies in milliseconds (as the engine measures them) and µs (hdr_*),
+    rates per second."""
 
 
 COLUMNS = [field.name for field in fields(ResultRow)]
-_MEASURES = (
-    "requests", "failures", "requests_per_s", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
-    "p999_ms", "max_ms", "bytes_per_s", "window_s", "hdr_count", "hdr_p50_us", "hdr_p90_us",
-    "hdr_p99_us", "hdr_p999_us", "hdr_p9999_us", "hdr_max_us", "server_cpu_share",
-    "cpu_us_per_request", "capacity_rps", "rss_mb", "server_fds", "server_threads",
-    "cache_hit_ratio", "load_cpu_share", "target_rps",
-)  # fmt: skip
+_FLAGS = [field.name for field in fields(ResultRow) if field.type in ("bool", bool)]
+_MEASURED = (LoadFigures, LatencySummary, Costs, OpenModel)
+_MEASURES = tuple(
+    field.name for part in _MEASURED for field in fields(part) if field.name not in _FLAGS
+)
 RATE_TOLERANCE = 0.05
 
 # What later schemas added, as an older table is read: NaN, or the value every older run had.
-V2_MEASURES = _MEASURES[_MEASURES.index("hdr_count") : _MEASURES.index("target_rps")]
+V2_MEASURES = tuple(
+    field.name
+    for part in (LatencySummary, Costs)
+    for field in fields(part)
+    if field.name in _MEASURES
+)
 _ADDED: dict[int, dict[str, object]] = {
     2: {**dict.fromkeys(V2_MEASURES, NAN), "generator_bound": False},
     3: {"engine": "locust", "load": "closed", "target_rps": NAN, "rate_short": False},
@@ -113,12 +113,29 @@ def rate_short(target_rps: float, achieved_rps: float) -> bool:
 
 def failed_row(identity: dict[str, Any], reason: str, overhead_s: float = NAN) -> ResultRow:
     """A row for a trial that produced no measurement, saying why."""
-    measures: dict[str, Any] = dict.fromkeys(_MEASURES, NAN)
+    measures: dict[str, Any] = dict.fromkeys(_MEASURES, NAN) | dict.fromkeys(_FLAGS, False)
     return ResultRow(
         schema_version=SCHEMA_VERSION, status=FAILED, reason=_one_line(reason),
-        overhead_s=overhead_s, generator_bound=False, rate_short=False,
-        **{**measures, **identity},
+        overhead_s=overhead_s, **{**measures, **identity},
     )  # fmt: skip
+
+
+def measured_row(
+    identity: dict[str, Any], measured: Measured, costs: Costs, *, overhead_s: float,
+    target_rps: float,
+) -> ResultRow:  # fmt: skip
+    """The row of a trial that ran: every field of its figures, latency and costs."""
+    return ResultRow(
+        schema_version=SCHEMA_VERSION, status=OK, reason="", overhead_s=overhead_s,
+        **_values(measured, LoadFigures), **_values(measured.latency, LatencySummary),
+        **_values(costs, Costs), target_rps=target_rps,
+        rate_short=rate_short(target_rps, measured.requests_per_s), **identity,
+    )  # fmt: skip
+
+
+def _values(value: object, kind: type) -> dict[str, Any]:
+    """The fields `kind` defines, read from `value` (an instance of it or of a subclass)."""
+    return {field.name: getattr(value, field.name) for field in fields(kind)}
 
 
 def _one_line(reason: str, limit: int = 500) -> str:

@@ -13,11 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.environment import describe_run, tools, utc_now, write_run_json
-from bench.matrix import Matrix
-from bench.progress import Progress
-from bench.results import ResultRow, write_results
-from bench.runner import Runner, RunnerSettings
+from bench.engines.registry import engine_named
+from bench.plan.matrix import Matrix
+from bench.results.environment import describe_run, utc_now, write_run_json
+from bench.results.table import ResultRow, write_results
+from bench.run.progress import Progress
+from bench.run.runner import Runner, RunnerSettings
+from bench.targets.peers import PEERS
 
 OVERHEAD_ESTIMATE_S = 2.5  # per trial, for the first time-left estimate
 
@@ -76,6 +78,16 @@ def run_campaign(
     if not rows:
         write_results(rows, directory)
     return RunOutcome(directory, rows, interrupted)
+
+
+def tools(peers: Sequence[str], engines: Sequence[str]) -> dict[str, str]:
+    """Versions of the reference peers and of the engines the run uses (those that have one)."""
+    found = {name: PEERS[name].describe() for name in peers}
+    for name in engines:
+        version = engine_named(name).version()
+        if version is not None:
+            found[name] = version
+    return found
 
 
 def _jsonable(settings: RunnerSettings) -> dict[str, object]:

@@ -14,42 +14,26 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from bench.campaign import run_campaign
-from bench.engine import ENGINES, LOCUST, WRK
-from bench.matrix import CLOSED, PRESETS, SWEEP_SHARES, Matrix
-from bench.peers import PEERS
-from bench.results import FAILED, read_results
-from bench.runner import RunnerSettings, split_cpus
-from bench.scenarios import SCENARIOS
-from bench.summary import render_summary
-from bench.wrk import find_wrk
+from bench.engines.registry import engine_named
+from bench.plan.axes import ENGINES, LOCUST, SCENARIOS
+from bench.plan.matrix import CLOSED, SWEEP_SHARES, Matrix
+from bench.plan.presets import PRESETS
+from bench.results.console import render_console_summary
+from bench.results.table import FAILED, read_results
+from bench.run.campaign import run_campaign
+from bench.run.runner import RunnerSettings, split_cpus
+from bench.targets.peers import PEERS
+from server.cli_types import OneLineErrors, bounded, list_of, usable_cpu
 from server.variants import VARIANTS
 
-T = TypeVar("T")
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 EXTERNAL = "external"  # the variant label of a server given with --host
 
 
 class UsageError(Exception):
     """A request this machine cannot honour; one line, exit code 2."""
-
-
-class _OneLineErrors(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _list_of(item: Callable[[str], T]) -> Callable[[str], tuple[T, ...]]:
-    def parse(text: str) -> tuple[T, ...]:
-        values = tuple(item(part.strip()) for part in text.split(",") if part.strip())
-        if not values:
-            raise argparse.ArgumentTypeError("empty list")
-        return values
-
-    return parse
 
 
 def _choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
@@ -63,27 +47,6 @@ def _choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
     return parse
 
 
-def _at_least(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _cpu(text: str) -> int:
-    cpu = _at_least(0)(text)
-    if cpu not in os.sched_getaffinity(0):
-        usable = ",".join(map(str, sorted(os.sched_getaffinity(0))))
-        raise argparse.ArgumentTypeError(f"CPU {cpu} is not usable here (usable: {usable})")
-    return cpu
-
-
 def _url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -93,32 +56,35 @@ def _url(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """`python -m bench run --help` documents every option."""
-    parser = _OneLineErrors(prog="python -m bench", description="staticbench's load harness.")
+    parser = OneLineErrors(prog="python -m bench", description="staticbench's load harness.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a matrix of trials with locust")
     size = run.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="the reduced matrix CI runs (< 3 min)")
     size.add_argument("--full", action="store_true", help="every combination (long)")
     add = run.add_argument
-    add("--variants", type=_list_of(_choice(list(VARIANTS), "variant")), help="e.g. asyncio,uvloop")
-    add("--cache", type=_list_of(_choice(["on", "off"], "cache mode")), help="on, off or on,off")
-    add("--scenarios", type=_list_of(_choice(list(SCENARIOS), "scenario")), help="e.g. small,mixed")
-    add("--users", type=_list_of(_at_least(1)), help="concurrent users, e.g. 10,50")
-    add("--duration", type=_at_least(1), help="measured seconds per trial")
-    add("--warmup", type=_at_least(0), help="seconds of load before measuring, not counted")
-    add("--repeat", type=_at_least(1), help="repeats of every cell, interleaved")
+    add("--variants", type=list_of(_choice(list(VARIANTS), "variant")), help="e.g. asyncio,uvloop")
+    add("--cache", type=list_of(_choice(["on", "off"], "cache mode")), help="on, off or on,off")
+    add("--scenarios", type=list_of(_choice(list(SCENARIOS), "scenario")), help="e.g. small,mixed")
+    add("--users", type=list_of(bounded(int, 1)), help="concurrent users, e.g. 10,50")
+    add("--duration", type=bounded(int, 1), help="measured seconds per trial")
+    add("--warmup", type=bounded(int, 0), help="seconds of load before measuring, not counted")
+    add("--repeat", type=bounded(int, 1), help="repeats of every cell, interleaved")
     add("--out", type=Path, default=PROJECT / "reports", help="where run directories go")
-    add("--server-cpus", type=_list_of(_cpu), help="CPUs for the server (default: the first)")
-    add("--load-cpus", type=_list_of(_cpu), help="CPUs for locust (default: the rest)")
+    add("--server-cpus", type=list_of(usable_cpu), help="CPUs for the server (default: the first)")
+    add("--load-cpus", type=list_of(usable_cpu), help="CPUs for locust (default: the rest)")
     add(
-        "--load-workers", type=_at_least(0), default=0, help="locust worker processes (distributed)"
+        "--load-workers",
+        type=bounded(int, 0),
+        default=0,
+        help="locust worker processes (distributed)",
     )
     add(
         "--remote-workers",
-        type=_at_least(0),
+        type=bounded(int, 0),
         default=0,
         help="locust workers on other machines to wait for (they run `locust -f "
-        "bench/scenarios/<scenario>.py --worker --master-host <this machine>`)",
+        "bench/engines/locust/scenarios/<scenario>.py --worker --master-host <this machine>`)",
     )
     add(
         "--master-bind",
@@ -127,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--host", type=_url, help="load a server already running there; start none")
     add(
-        "--engine", type=_list_of(_choice(ENGINES, "engine")), default=(LOCUST,),
+        "--engine", type=list_of(_choice(ENGINES, "engine")), default=(LOCUST,),
         help="load engines: locust (default), wrk (its simple GET scenarios, beyond locust's "
         "ceiling; needs the wrk binary), or locust,wrk for both side by side",
     )  # fmt: skip
@@ -137,11 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"{', '.join(map(str, SWEEP_SHARES))}%% of it (latency vs load)",
     )  # fmt: skip
     add(
-        "--rate", type=_list_of(_at_least(1)), metavar="REQ_PER_S",
+        "--rate", type=list_of(bounded(int, 1)), metavar="REQ_PER_S",
         help="open model at these fixed targets (requests/s), e.g. 1000,5000",
     )  # fmt: skip
     add(
-        "--peers", type=_list_of(_choice(list(PEERS), "peer")),
+        "--peers", type=list_of(_choice(list(PEERS), "peer")),
         help="reference servers in the same matrix: nginx,aiohttp,uvicorn "
         "(one that is not installed is skipped)",
     )  # fmt: skip
@@ -149,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_report_parser(commands: argparse._SubParsersAction[_OneLineErrors]) -> None:
+def _add_report_parser(commands: argparse._SubParsersAction[OneLineErrors]) -> None:
     report = commands.add_parser(
         "report", help="build report.html, summary.md and charts from a run directory"
     )
@@ -204,8 +170,9 @@ def _available(matrix: Matrix, explicit: bool) -> Matrix:
         if explicit:
             raise UsageError(f"variant {name!r} needs {VARIANTS[name].requires}")
         print(f"skipping variant {name}: needs {VARIANTS[name].requires}")
-    if WRK in matrix.engines and find_wrk() is None:
-        raise UsageError("engine wrk needs the wrk binary (apt-get install wrk)")
+    for name in matrix.engines:
+        if (why := engine_named(name).unavailable()) is not None:
+            raise UsageError(why)
     absent = [name for name in matrix.peers if not PEERS[name].available()]
     for name in absent:
         print(f"skipping peer {name}: not installed (needs {PEERS[name].requires})")
@@ -255,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_plan(matrix, settings), flush=True)
     outcome = run_campaign(matrix, settings, args.out, arguments)
     results = read_results(outcome.directory)
-    print("\n" + render_summary(results))
+    print("\n" + render_console_summary(results))
     print(f"\nresults: {outcome.directory / 'results.csv'} (run.json, raw locust files beside it)")
     from bench.report.command import report_after_run
 

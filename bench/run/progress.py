@@ -10,9 +10,9 @@ import sys
 import time
 from typing import TextIO
 
-from bench.engine import LOCUST
-from bench.matrix import CLOSED, Trial
-from bench.results import OK, ResultRow
+from bench.plan.axes import LOCUST
+from bench.plan.matrix import CLOSED, Trial
+from bench.results.table import OK, ResultRow
 
 
 class Progress:

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from bench.proc import PinnedProcess, free_port
+from bench.targets.process import PinnedProcess, free_port
 
 SYSTEM_MIME_TYPES = Path("/etc/nginx/mime.types")
 # Debian installs nginx in /usr/sbin, which is not on an ordinary user's PATH.

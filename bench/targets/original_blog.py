@@ -5,7 +5,7 @@ purpose: listen(1), reading until a chunk shorter than CHUNK_LIMIT (a request of
 that size hangs), split on spaces, files read as text through aiofile + alru_cache(512),
 no Content-Length, 200 for not-found, no traversal guard, exceptions leave the socket open.
 Only the CLI is ours: --port/--root and a ready line, so the bench can start it like ours.
-Usage: python -m bench.original_blog --port 0 --root static
+Usage: python -m bench.targets.original_blog --port 0 --root static
 """
 
 from __future__ import annotations
@@ -105,7 +105,9 @@ async def run_server(selected_server: socket.socket) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse --port/--root, listen with backlog 1 as the post does, serve until a signal."""
     global loop, STATIC_DIR
-    parser = argparse.ArgumentParser(prog="python -m bench.original_blog", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.targets.original_blog", description=__doc__
+    )
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--root", default="static", help="directory to serve (default static)")
     args = parser.parse_args(argv)

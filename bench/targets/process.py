@@ -1,10 +1,12 @@
-"""Child processes the tests and the bench start, know ready, and always stop by PID.
+"""Child processes the bench and the tests start, know ready, and always stop by PID.
 
-`ChildProcess` owns the mechanics every child shares: optional CPU pinning, stderr kept in
-a file (a full pipe would block a chatty child), a readiness wait with a deadline that
-fails fast with the child's stderr, and a stop (SIGTERM, then SIGKILL for it and any
-children it left). `ServerProcess` is `python -m server`, ready when it prints its ready
-line; the bench adds children that are ready when they answer HTTP (nginx, the original).
+The one child-process module: `ChildProcess` owns the mechanics every child shares:
+optional CPU pinning, stderr kept in a file (a full pipe would block a chatty child), a
+readiness wait with a deadline that fails fast with the child's stderr, and a stop
+(SIGTERM, then SIGKILL for it and any children it left). `ServerProcess` is
+`python -m server`, ready when it prints its ready line; `PinnedProcess` is any other
+server (nginx, the original post's, a peer), ready once its port answers a GET. It never
+kills what it did not start. Harness code: the server package never imports it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import re
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,13 +27,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+from bench.targets.probe import http_status
+
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 _READY = re.compile(r"listening on (http://\S+) ")
-_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class ChildStartError(RuntimeError):
     """The child exited or stayed silent instead of becoming ready."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class ChildProcess:
@@ -209,6 +222,56 @@ class ServerProcess(ChildProcess):
                         return
                 self._fail_if_exited()
         raise self._not_ready()
+
+
+class PinnedProcess(ChildProcess):
+    """A command (nginx, the original blog server, a peer) ready once `port` answers a GET."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        port: int,
+        *,
+        cpus: Sequence[int] | None = None,
+        ready_timeout: float = 15.0,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        log: Path | None = None,
+        own_group: bool = False,
+    ) -> None:
+        super().__init__(
+            argv,
+            ready_timeout=ready_timeout,
+            cpus=cpus,
+            cwd=cwd,
+            env=env,
+            log=log,
+            own_group=own_group,
+        )
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        """Base URL of the child."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _await_ready(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            self._fail_if_exited()
+            try:
+                http_status(self.port)
+                return
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        raise self._not_ready()
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """With `own_group`, SIGTERM the whole group first (workers too), then stop as usual."""
+        if self.own_group and self.process is not None and self.process.poll() is None:
+            # The leader is alive and not reaped, so its group id is still ours to signal.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+        return super().stop(timeout)
 
 
 def _children(pid: int) -> list[Any]:

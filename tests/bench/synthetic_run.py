@@ -1,7 +1,7 @@
 """A made-up run directory of any size, for report tests that need a shape no real run has.
 
-The trials are bench.matrix's (engines, open-model loads and reference peers included, in
-the runner's interleaved order) and the results table is written with bench.results (the
+The trials are bench.plan.matrix's (engines, open-model loads and reference peers included, in
+the runner's interleaved order) and the results table is written with bench.results.table (the
 real schema). Every locust trial's history is a copy of a real one from fixtures/run_small
 (so no locust column is named here); wrk trials have none, as in a real run. run.json is
 the fixture's with the matrix replaced. Figures are random but seeded.
@@ -25,9 +25,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.engine import LOCUST, WRK
-from bench.matrix import CLOSED, Cell, Matrix, Trial, fixed_rate, is_share, share_of
-from bench.results import OK, SCHEMA_VERSION, V2_MEASURES, ResultRow, rate_short, write_results
+from bench.plan.axes import LOCUST, WRK
+from bench.plan.matrix import CLOSED, Cell, Matrix, Trial, fixed_rate, is_share, share_of
+from bench.results.table import (
+    OK,
+    SCHEMA_VERSION,
+    V2_MEASURES,
+    ResultRow,
+    rate_short,
+    write_results,
+)
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_small"
 TEMPLATE = sorted((FIXTURE / "raw").glob("*/locust_stats_history.csv"))[0]

@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.proc import PinnedProcess
-from bench.results import CSV_NAME, FAILED, OK, PARQUET_NAME, SCHEMA_VERSION, read_results
+from bench.results.table import CSV_NAME, FAILED, OK, PARQUET_NAME, SCHEMA_VERSION, read_results
+from bench.targets.process import PinnedProcess
 from tests.bench.test_runner import Descendants
 from tests.conftest import PROJECT
 

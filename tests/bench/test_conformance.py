@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.conformance import check
-from bench.proc import PinnedProcess, free_port
-from server.spawn import ServerProcess
+from bench.targets.conformance import check
+from bench.targets.process import PinnedProcess, ServerProcess, free_port
 from tests.conftest import PROJECT, each_variant
 
 STATIC = PROJECT / "static"

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from bench.costs import costs
-from bench.sampling import ServerCounters, Usage
+from bench.measure.costs import costs
+from bench.measure.sampling import ServerCounters, Usage
 
 
 def usage(cpu_s: float, wall_s: float = 10.0) -> Usage:

@@ -26,7 +26,8 @@ from typing import IO, Any
 import psutil
 import pytest
 
-from bench.proc import free_port, http_status
+from bench.targets.probe import http_status
+from bench.targets.process import free_port
 from tests.conftest import PROJECT
 
 READY_SECONDS = 30.0

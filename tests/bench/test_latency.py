@@ -12,18 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.latency import (
+from bench.engines.locust.latency import (
     WINDOW_SUFFIX,
     ProcessWindow,
     load,
     merge_directory,
     new_histogram,
     save,
-    summarise,
+    summarise_histogram,
     windowed_rate,
 )  # fmt: skip
-from bench.proc import free_port
-from server.spawn import ServerProcess
+from bench.targets.process import ServerProcess, free_port
 from tests.conftest import PROJECT
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
@@ -42,7 +41,7 @@ def test_percentiles_agree_with_exact_ones_within_three_digits() -> None:
     histogram = new_histogram()
     for value in samples:
         histogram.record_value(value)
-    found = summarise(histogram)
+    found = summarise_histogram(histogram)
     assert found.count == len(samples)
     for percentile, value in [(50, found.p50_us), (90, found.p90_us), (99, found.p99_us),
                               (99.9, found.p999_us)]:  # fmt: skip
@@ -82,7 +81,8 @@ def test_merged_count_equals_what_locust_counted(
     server: ServerProcess, tmp_path: Path, processes: int
 ) -> None:
     argv = [
-        LOCUST, "-f", "bench/scenarios/small.py", "--headless", "-u", "4", "-r", "4", "-t", "4s",
+        LOCUST, "-f", "bench/engines/locust/scenarios/small.py", "--headless", "-u", "4",
+        "-r", "4", "-t", "4s",
         "--host", server.url, "--only-summary", "--loglevel", "WARNING",
     ]  # fmt: skip
     if processes:

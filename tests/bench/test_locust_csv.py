@@ -1,6 +1,6 @@
-"""bench.locust_csv against real locust 2.47 output (tests/bench/fixtures/locust, captured by
-capture_locust.py): values as pandas reads them, steady rates worked by hand from the rows,
-NaN for "no data", and a clear error naming the file for anything missing or garbled.
+"""bench.results.locust_csv against real locust 2.47 output (tests/bench/fixtures/locust,
+captured by capture_locust.py): values as pandas reads them, steady rates worked by hand from
+the rows, NaN for "no data", and a clear error naming the file for anything missing or garbled.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.locust_csv import LocustCsvError, read_exceptions, read_failures, read_summary
+from bench.results.locust_csv import LocustCsvError, read_exceptions, read_failures, read_summary
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "locust"
 SUFFIXES = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.matrix import CLOSED, NO_CACHE, Cell, Matrix, fixed_rate, is_share, share_of
+from bench.plan.matrix import CLOSED, NO_CACHE, Cell, Matrix, fixed_rate, is_share, share_of
 
 SWEEP = (CLOSED, "10%", "50%")
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.latency import merge_directory, summarise
-from bench.load import LoadRun, locust_command
-from bench.locust_csv import read_summary
-from bench.matrix import Cell, Trial
-from bench.proc import PinnedProcess, free_port
-from bench.results import FAILED, OK
-from bench.runner import Runner, RunnerSettings, split_cpus
+from bench.engines.locust.latency import merge_directory, summarise_histogram
+from bench.engines.locust.processes import LoadRun, locust_command
+from bench.plan.matrix import Cell, Trial
+from bench.results.locust_csv import read_summary
+from bench.results.table import FAILED, OK
+from bench.run.runner import Runner, RunnerSettings, split_cpus
+from bench.targets.process import PinnedProcess, free_port
 from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ def _run(url: str, raw: Path, user_rate: float) -> tuple[float, float, float]:
     )
     with load:
         load.wait()
-    latency = summarise(merge_directory(raw / "hdr"))
+    latency = summarise_histogram(merge_directory(raw / "hdr"))
     return latency.p99_us, latency.max_us, read_summary(raw / "locust", warmup_s=0).p99_ms
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.conformance import check
-from bench.peers import PEERS, PeerServer, start_peer
-from server.spawn import ChildStartError
+from bench.targets.conformance import check
+from bench.targets.peers import PEERS, PeerServer, start_peer
+from bench.targets.process import ChildStartError
 from tests.conftest import PROJECT, SECRET
 
 CPUS = (max(os.sched_getaffinity(0)),)  # one core, the last: not the one pytest tends to use
@@ -89,7 +89,7 @@ def test_asking_about_peers_imports_none_of_them() -> None:
     """available() and describe() are cheap: no peer package (nor locust) gets imported."""
     code = (
         "import sys\n"
-        "from bench.peers import PEERS\n"
+        "from bench.targets.peers import PEERS\n"
         "for peer in PEERS.values(): peer.available(); peer.describe()\n"
         "heavy = {'aiohttp', 'uvicorn', 'starlette', 'locust', 'gevent'} & set(sys.modules)\n"
         "print(sorted(heavy))\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from bench.progress import headline
-from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row
+from bench.results.table import OK, SCHEMA_VERSION, ResultRow, failed_row
+from bench.run.progress import headline
 
 IDENTITY = {
     "variant": "uvloop", "cache": "on", "scenario": "small", "users": 50, "engine": "locust",

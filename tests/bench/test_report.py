@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.cli import main
-from bench.locust_csv import read_history
 from bench.report import build_report
 from bench.report.command import report_after_run
 from bench.report.diff import Verdict, compare
 from bench.report.stats import mean_interval, t_quantile, welch_interval
-from bench.results import COLUMNS, read_results
+from bench.results.locust_csv import read_history
+from bench.results.table import COLUMNS, read_results
+from bench.run.cli import main
 from tests.bench.synthetic_run import FIXTURE, write_synthetic_run
 
 KEYS = ["scenario", "users", "variant", "cache"]  # the fixture is locust, closed model only

@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.cli import main
 from bench.report import build_report
 from bench.report.diff import Verdict, compare
-from bench.results import read_results
+from bench.results.table import read_results
+from bench.run.cli import main
 from tests.bench.synthetic_run import write_synthetic_run
 from tests.bench.test_report import md_tables, row_of
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import COLUMNS, CSV_NAME, SCHEMA_VERSION, rate_short, read_results
+from bench.results.table import COLUMNS, CSV_NAME, SCHEMA_VERSION, rate_short, read_results
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V1_RUN = FIXTURES / "run_small"

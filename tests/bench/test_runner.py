@@ -23,14 +23,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.load import MEASURE_TAIL_S
-from bench.locust_csv import read_failures
-from bench.matrix import PRESETS, Cell, Matrix, Trial
-from bench.proc import PinnedProcess
-from bench.results import FAILED, OK, ResultRow
-from bench.runner import Runner, RunnerSettings, split_cpus
-from bench.scenarios import SCENARIOS, scenario_file
-from server.spawn import ChildProcess, ServerProcess
+import bench.engines.locust.engine as locust_engine
+from bench.engines.locust.processes import MEASURE_TAIL_S
+from bench.engines.locust.scenarios import SCENARIOS, scenario_file
+from bench.plan.matrix import Cell, Matrix, Trial
+from bench.plan.presets import PRESETS
+from bench.results.locust_csv import read_failures
+from bench.results.table import FAILED, OK, ResultRow
+from bench.run.runner import Runner, RunnerSettings, split_cpus
+from bench.targets.process import ChildProcess, PinnedProcess, ServerProcess
 from tests.conftest import PROJECT
 
 STATIC = PROJECT / "static"
@@ -48,7 +49,7 @@ WRONG_ANSWER = {
     "range": "expected 206, got 404",
     "notfound": "expected 404, got 200",
 }
-MISSING_PATHS = 100  # bench/scenarios/notfound.py asks for /missing/<0..99>.html
+MISSING_PATHS = 100  # bench/engines/locust/scenarios/notfound.py asks for /missing/<0..99>.html
 
 
 class Descendants:
@@ -235,10 +236,13 @@ def test_right_answers_are_no_failures(checked_trials: dict[str, tuple[ResultRow
         pytest.param(1, "RuntimeError: locust broke", id="crash-exit-1"),
     ],
 )
-def test_locust_failure_stops_the_server(tmp_path: Path, code: int, stderr: str) -> None:
+def test_locust_failure_stops_the_server(
+    tmp_path: Path, code: int, stderr: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = Runner(_settings(None), tmp_path)
     script = f"import sys, time; time.sleep(0.5); sys.stderr.write({stderr!r}); sys.exit({code})"
-    runner.locust = [sys.executable, "-c", script]  # a real process that fails
+    fake = [sys.executable, "-c", script]  # a real process that fails
+    monkeypatch.setattr(locust_engine, "locust_command", lambda: fake)
     with Descendants() as children:
         row = runner.run(_trial("small", variant="asyncio"))
     assert row.status == FAILED
@@ -261,7 +265,8 @@ def test_server_that_cannot_start_is_a_failed_row(tmp_path: Path) -> None:
 
 
 def test_every_scenario_runs_alone(right_site: ServerProcess) -> None:
-    """`locust -f bench/scenarios/<name>.py` from the project root, no STATICBENCH_* set."""
+    """`locust -f bench/engines/locust/scenarios/<name>.py` from the project root, no
+    STATICBENCH_* set."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("STATICBENCH_")}
     locust = Path(sys.executable).with_name("locust")
     runs: dict[str, subprocess.Popen[str]] = {}

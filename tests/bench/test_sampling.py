@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.sampling import TreeSampler, server_counters
-from server.spawn import ServerProcess
+from bench.measure.sampling import TreeSampler, server_counters
+from bench.targets.process import ServerProcess
 from tests.conftest import PROJECT
 from tests.rawhttp import request
 

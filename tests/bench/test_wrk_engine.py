@@ -16,27 +16,26 @@ from pathlib import Path
 import psutil
 import pytest
 
-import bench.wrk_engine as engine
-from bench.engine import Measured
-from bench.proc import free_port
-from bench.scenarios import SCENARIOS
-from bench.scenarios.paths import LARGE, PAGE
-from bench.wrk import WrkError, find_wrk, wrk_command
-from bench.wrk_engine import (
+import bench.engines.wrk.engine as engine
+from bench.engines.locust.scenarios import SCENARIOS
+from bench.engines.locust.scenarios.paths import LARGE, PAGE
+from bench.engines.wrk.command import WrkError, find_wrk, wrk_command
+from bench.engines.wrk.engine import (
     REPORT_SCRIPT,
     WRK_SCENARIOS,
     parse_report,
     run_wrk_trial,
     unsupported,
 )
-from server.spawn import ServerProcess
+from bench.results.figures import Measured
+from bench.targets.process import ServerProcess, free_port
 
 needs_wrk = pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed (apt install wrk)")
 _CPUS = sorted(os.sched_getaffinity(0))
 SERVER_CPUS, LOAD_CPUS = ((_CPUS[0],), (_CPUS[1],)) if len(_CPUS) >= 2 else (None, None)
 
 # A real run's stdout (1 s, 10 connections, against our uvloop server): wrk's own text, then
-# the lines bench/wrk_report.lua prints from done().
+# the lines bench/engines/wrk/wrk_report.lua prints from done().
 REPORT = """\
 Running 1s test @ http://127.0.0.1:18231/index.html
   1 threads and 10 connections

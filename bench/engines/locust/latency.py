@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from hdrh.histogram import HdrHistogram
+
+from bench.results.figures import LatencySummary
 
 LOWEST_US = 1
 HIGHEST_US = 60_000_000  # one minute
@@ -35,19 +36,6 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
-@dataclass(frozen=True, slots=True)
-class LatencySummary:
-    """Percentiles in microseconds from a merged histogram."""
-
-    count: int
-    p50_us: float
-    p90_us: float
-    p99_us: float
-    p999_us: float
-    p9999_us: float
-    max_us: float
-
-
 def merge_directory(directory: Path) -> HdrHistogram:
     """Add up every process's histogram in `directory` (`*.hdr`); raises ValueError if none."""
     files = sorted(directory.glob(f"*{SUFFIX}"))
@@ -59,16 +47,16 @@ def merge_directory(directory: Path) -> HdrHistogram:
     return merged
 
 
-def summarise(histogram: HdrHistogram) -> LatencySummary:
+def summarise_histogram(histogram: HdrHistogram) -> LatencySummary:
     """The percentiles the results table keeps."""
 
     def at(percentile: float) -> float:
         return float(histogram.get_value_at_percentile(percentile))
 
     return LatencySummary(
-        count=int(histogram.get_total_count()),
-        p50_us=at(50), p90_us=at(90), p99_us=at(99), p999_us=at(99.9), p9999_us=at(99.99),
-        max_us=float(histogram.get_max_value()),
+        hdr_count=int(histogram.get_total_count()), hdr_p50_us=at(50), hdr_p90_us=at(90),
+        hdr_p99_us=at(99), hdr_p999_us=at(99.9), hdr_p9999_us=at(99.99),
+        hdr_max_us=float(histogram.get_max_value()),
     )  # fmt: skip
 
 

@@ -17,23 +17,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from bench.locust_csv import STATS
-from bench.matrix import Trial
-from bench.proc import free_port
-from bench.scenarios import scenario_file
-from server.spawn import ChildProcess
+from bench.engines.interface import EngineError
+from bench.engines.locust.scenarios import scenario_file
+from bench.plan.matrix import Trial
+from bench.results.locust_csv import STATS
+from bench.targets.process import ChildProcess, free_port
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[3]
 LOCUST_GRACE = 30.0  # seconds past its run time before a silent locust is stopped
 LOCUST_STARTUP_S = 1.0  # locust's own start-up before its clock (and the warm-up) starts
 # Locust runs this much longer than warm-up + duration so the window can span `duration`:
 # locust writes a history row every second but none when it stops, and the reader skips the
-# row that may race the warm-up reset (bench.locust_csv._first_measured_tick).
+# row that may race the warm-up reset (bench.results.locust_csv._first_measured_tick).
 MEASURE_TAIL_S = 2
 WORKER_WAIT = 120  # seconds a master waits for its remote workers to connect
 
 
-class LoadFailed(Exception):
+class LoadFailed(EngineError):
     """Locust did not produce a run (crashed, hung, or is not installed)."""
 
 
@@ -84,7 +84,7 @@ class LoadRun:
             "--csv-full-history", "--only-summary", "--stop-timeout", "2",
             "--loglevel", "WARNING", "--logfile", str(raw / "locust.log"),
         ]  # fmt: skip
-        if user_rate > 0:  # the open model (bench.scenarios.base.Schedule)
+        if user_rate > 0:  # the open model (bench.engines.locust.scenarios.base.Schedule)
             self.master_argv += ["--user-rate", repr(user_rate)]
         self.worker_argv: list[str] = []
         self.limit = self.run_time + LOCUST_GRACE

@@ -1,19 +1,21 @@
-"""Running wrk and reading what it prints.
+"""What wrk is to the bench: its binary, its version, its command line, its text output.
 
-It owns the wrk command line (always `--latency`, one thread, pinned to a CPU, bounded in
-time) and the parser for its text output. Every failure wrk reports — socket errors
-(connect/read/write/timeout) and non-2xx/3xx responses — is kept, never dropped.
+It owns the wrk command line (always `--latency`, one thread) and the parser for its text
+output; running it (pinned to a CPU, bounded in time) is `bench.engines.wrk.engine`'s.
+Every failure wrk reports — socket errors (connect/read/write/timeout) and non-2xx/3xx
+responses — is kept, never dropped.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.engines.interface import EngineError
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _PERCENTILE = re.compile(r"^\s*(\d+(?:\.\d+)?)%\s+(\d+(?:\.\d+)?)(us|ms|s|m|h)\s*$", re.M)
@@ -27,7 +29,7 @@ _NON_2XX_3XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)\s*$", re.M)
 GRACE_SECONDS = 30.0
 
 
-class WrkError(RuntimeError):
+class WrkError(EngineError, RuntimeError):
     """wrk failed, timed out, or printed something this parser does not understand."""
 
 
@@ -130,31 +132,3 @@ def wrk_command(
     for header in headers:
         command += ["-H", header]
     return [*command, url]
-
-
-def run_wrk(
-    binary: str,
-    url: str,
-    *,
-    duration: int,
-    connections: int,
-    headers: Sequence[str] = (),
-    cpus: Sequence[int] | None = None,
-) -> WrkResult:
-    """Run wrk (pinned to `cpus` if given), killed if it outlives the run by 30 s."""
-    command = wrk_command(binary, url, duration=duration, connections=connections, headers=headers)
-    pin = list(cpus) if cpus else None
-    try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=duration + GRACE_SECONDS,
-            check=False,
-            preexec_fn=(lambda: os.sched_setaffinity(0, pin)) if pin else None,
-        )
-    except subprocess.TimeoutExpired:
-        raise WrkError(f"wrk did not finish within {duration + GRACE_SECONDS:g} s") from None
-    if done.returncode != 0:
-        raise WrkError(f"wrk exited {done.returncode}: {done.stderr.strip() or done.stdout}")
-    return parse_wrk(done.stdout)

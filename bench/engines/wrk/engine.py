@@ -1,11 +1,13 @@
 """wrk as a load engine: the fixed-GET scenarios at rates locust cannot reach.
 
-It owns one wrk trial: a warm-up run (wrk cannot reset its counters mid-run), then the
-measured run, pinned and bounded in time, with the runner's window around it; and the
+The one place wrk is run, for the runner and for `bench.perf` alike: a process pinned and
+bounded in time, always reaped. It owns one wrk trial: a warm-up run (wrk cannot reset its
+counters mid-run), then the measured run with the runner's window around it; and the
 reading of `wrk_report.lua`'s lines (wrk's exact µs latencies and its counters) into the
-same `Measured` locust gives. wrk checks the status class only (>= 400 is a failure), never
-the body: the conformance gate checks content before each trial. Scenarios that need logic
-per request (conditional requests, ranges, expected 404s) stay with locust.
+same `Measured` locust gives. `run_wrk` is a plain measured run read from wrk's own text.
+wrk checks the status class only (>= 400 is a failure), never the body: the conformance gate
+checks content before each trial. Scenarios that need logic per request (conditional
+requests, ranges, expected 404s) stay with locust.
 """
 
 from __future__ import annotations
@@ -13,15 +15,25 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from bench.engine import Measured, Window
-from bench.latency import LatencySummary
-from bench.scenarios import SCENARIOS
-from bench.scenarios.paths import LARGE, PAGE
-from bench.wrk import GRACE_SECONDS, WrkError, find_wrk, wrk_command
+from bench.engines.interface import LoadPlan, Window
+from bench.engines.locust.scenarios.paths import LARGE, PAGE
+from bench.engines.wrk.command import (
+    GRACE_SECONDS,
+    WrkError,
+    WrkResult,
+    find_wrk,
+    parse_wrk,
+    wrk_command,
+    wrk_version,
+)  # fmt: skip
+from bench.plan.axes import WRK, wrk_unsupported
+from bench.results.figures import LatencySummary, Measured
 
 REPORT_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 # wrk counts a reply slower than its timeout (default 2 s) as an error and leaves it out of
@@ -48,21 +60,42 @@ WRK_SCENARIOS: dict[str, WrkRequest] = {
     "close": WrkRequest(PAGE, ("Connection: close",)),
     "large": WrkRequest(LARGE),
 }
-_NEEDS_LOCUST = {
-    "notfound": "404 expected, which wrk counts as a failure",
-    "mixed": "conditional requests, status mix",
-    "range": "a random byte range per request, 206 expected",
-}
 
 
 def unsupported(scenario: str) -> str | None:
-    """None if wrk can run `scenario`; else why not, in one line."""
-    if scenario in WRK_SCENARIOS:
-        return None
-    if scenario not in SCENARIOS:
-        return f"unknown scenario {scenario!r}"
-    why = _NEEDS_LOCUST.get(scenario, "not one fixed GET")
-    return f"scenario {scenario} needs locust ({why})"
+    """None if wrk can run `scenario`; else why not, in one line (`bench.plan.axes`)."""
+    return wrk_unsupported(scenario)
+
+
+class WrkEngine:
+    """wrk, one thread, its connections as the cell's users; the closed model only."""
+
+    name = WRK
+
+    def unavailable(self) -> str | None:
+        """Why wrk cannot run here, or None."""
+        return None if find_wrk() else "engine wrk needs the wrk binary (apt-get install wrk)"
+
+    def version(self) -> str | None:
+        """`wrk -v`'s first words, or None when it is not installed."""
+        binary = find_wrk()
+        return wrk_version(binary) if binary is not None else None
+
+    def workers(self, plan: LoadPlan) -> int:
+        """wrk has no workers: one process, one thread."""
+        return 0
+
+    def processes(self, plan: LoadPlan) -> int:
+        """One wrk process."""
+        return 1
+
+    def run(self, plan: LoadPlan, url: str, window: Window) -> Measured:
+        """The trial's scenario at `url`, its connections the cell's users."""
+        cell = plan.trial.cell
+        return run_wrk_trial(
+            cell.scenario, url, plan.raw, duration=plan.duration, warmup=plan.warmup,
+            connections=cell.users, cpus=plan.cpus, window=window,
+        )  # fmt: skip
 
 
 def run_wrk_trial(
@@ -131,6 +164,23 @@ def _run(
     return text
 
 
+def run_wrk(
+    binary: str,
+    url: str,
+    *,
+    duration: int,
+    connections: int,
+    headers: Sequence[str] = (),
+    cpus: Sequence[int] | None = None,
+) -> WrkResult:
+    """One plain wrk run (pinned to `cpus` if given, killed if it outlives the run by the
+    grace), read from wrk's own text output; raises WrkError."""
+    command = wrk_command(binary, url, duration=duration, connections=connections, headers=headers)
+    pin = tuple(cpus) if cpus else None
+    with tempfile.TemporaryDirectory(prefix="staticbench-wrk-") as directory:
+        return parse_wrk(_run(command, Path(directory) / "wrk.txt", pin, duration, None))
+
+
 def _start(
     command: list[str], stdout: IO[str], stderr: IO[str], cpus: tuple[int, ...] | None
 ) -> subprocess.Popen[bytes]:
@@ -178,9 +228,9 @@ def parse_report(text: str) -> Measured:
         p90_ms=ms["p90_us"], p99_ms=ms["p99_us"], p999_ms=ms["p999_us"], max_ms=ms["max_us"],
         bytes_per_s=values["bytes"] / seconds, window_s=seconds,
         latency=LatencySummary(
-            count=int(requests), p50_us=values["p50_us"], p90_us=values["p90_us"],
-            p99_us=values["p99_us"], p999_us=values["p999_us"], p9999_us=values["p9999_us"],
-            max_us=values["max_us"],
+            hdr_count=int(requests), hdr_p50_us=values["p50_us"], hdr_p90_us=values["p90_us"],
+            hdr_p99_us=values["p99_us"], hdr_p999_us=values["p999_us"],
+            hdr_p9999_us=values["p9999_us"], hdr_max_us=values["max_us"],
         ),
     )  # fmt: skip
 

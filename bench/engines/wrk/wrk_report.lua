@@ -1,4 +1,4 @@
--- What bench/wrk_engine.py reads from wrk: its exact µs latency percentiles and counters.
+-- What bench/engines/wrk/engine.py reads from wrk: its exact µs latency percentiles and counters.
 --
 -- Only done() is defined: it runs once, after the load has stopped, so it costs nothing
 -- while measuring. No request() or response() callback on purpose: either makes wrk build

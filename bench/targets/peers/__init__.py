@@ -8,7 +8,7 @@ imports a peer's own packages (nor locust): they load only in the peer's process
 
 from __future__ import annotations
 
-from bench.peers.launch import PeerServer, start_peer
-from bench.peers.registry import PEERS, Peer
+from bench.targets.peers.launch import PeerServer, start_peer
+from bench.targets.peers.registry import PEERS, Peer
 
 __all__ = ["PEERS", "Peer", "PeerServer", "start_peer"]

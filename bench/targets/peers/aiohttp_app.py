@@ -1,4 +1,5 @@
-"""aiohttp's own static route as a peer: `python -m bench.peers.aiohttp_app --root R --port P`.
+"""aiohttp's own static route as a peer:
+`python -m bench.targets.peers.aiohttp_app --root R --port P`.
 
 Only aiohttp's built-in handling: `web.static` with no directory listing and no symlinks
 out of the root (its defaults, spelled out), access log off, on 127.0.0.1 only. `GET /`

@@ -13,10 +13,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.peers.launchers import Cpus, Launcher
-from bench.peers.registry import PEERS
-from bench.proc import http_status
-from server.spawn import ChildStartError
+from bench.targets.peers.launchers import Cpus, Launcher
+from bench.targets.peers.registry import PEERS
+from bench.targets.probe import http_status
+from bench.targets.process import ChildStartError
 
 _TAIL_LINES = 3
 

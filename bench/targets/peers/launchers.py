@@ -1,8 +1,9 @@
 """How each peer is started: a command on 127.0.0.1, a free port and the given root, pinned
 to the given CPUs, in a process group of its own, its logs in the caller's log directory.
 
-A launcher returns the context manager of the running peer; `start_peer` (bench.peers.launch)
-enters it, checks the peer serves the site, and names the peer in any failure.
+A launcher returns the context manager of the running peer; `start_peer`
+(bench.targets.peers.launch) enters it, checks the peer serves the site, and names the peer
+in any failure.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from bench.nginx import NginxServer, find_nginx
-from bench.proc import PinnedProcess, free_port
+from bench.targets.nginx import NginxServer, find_nginx
+from bench.targets.process import ChildStartError, PinnedProcess, free_port
 from server.config import ServerConfig
-from server.spawn import ChildStartError
 
 ROOT_ENV = "STATICBENCH_PEER_ROOT"  # the Starlette app's root: uvicorn passes an app no arguments
 BACKLOG = ServerConfig().backlog  # ours by default: no peer drops connections ours would queue
 READY_TIMEOUT = 15.0
-_PROJECT = Path(__file__).resolve().parents[2]
+_PROJECT = Path(__file__).resolve().parents[3]
 
 Cpus = tuple[int, ...] | None
 
@@ -49,17 +49,23 @@ def nginx(root: Path, cpus: Cpus, log_dir: Path) -> NginxServer:
 
 
 def aiohttp(root: Path, cpus: Cpus, log_dir: Path) -> PinnedProcess:
-    """aiohttp's static route (bench.peers.aiohttp_app)."""
+    """aiohttp's static route (bench.targets.peers.aiohttp_app)."""
     port = free_port()
-    module = [sys.executable, "-m", "bench.peers.aiohttp_app"]
+    module = [sys.executable, "-m", "bench.targets.peers.aiohttp_app"]
     options = ["--root", str(root), "--port", str(port), "--backlog", str(BACKLOG)]
     return _python([*module, *options], port, cpus, log_dir / "aiohttp.log", {})
 
 
 def uvicorn(root: Path, cpus: Cpus, log_dir: Path) -> PinnedProcess:
-    """uvicorn, one worker, serving Starlette's StaticFiles (bench.peers.starlette_app)."""
+    """uvicorn, one worker, serving Starlette's StaticFiles (bench.targets.peers.starlette_app)."""
     port = free_port()
-    app = [sys.executable, "-m", "uvicorn", "--factory", "bench.peers.starlette_app:create_app"]
+    app = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.targets.peers.starlette_app:create_app",
+    ]
     options = ["--host", "127.0.0.1", "--port", str(port), "--workers", "1",
                "--backlog", str(BACKLOG), "--log-level", "warning", "--no-access-log",
                "--timeout-graceful-shutdown", "2"]  # fmt: skip
@@ -69,7 +75,8 @@ def uvicorn(root: Path, cpus: Cpus, log_dir: Path) -> PinnedProcess:
 def _python(
     argv: list[str], port: int, cpus: Cpus, log: Path, env: dict[str, str]
 ) -> PinnedProcess:
-    """A Python peer run from the project root (so `bench.peers` imports), in its own group."""
+    """A Python peer run from the project root (so `bench.targets.peers` imports), in its own
+    group."""
     return PinnedProcess(
         argv,
         port,

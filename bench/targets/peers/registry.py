@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from importlib import metadata
 
-from bench.nginx import find_nginx, nginx_version
-from bench.peers import launchers
-from bench.peers.launchers import Launcher
+import bench.targets.peers.launchers as launchers
+from bench.targets.nginx import find_nginx, nginx_version
+from bench.targets.peers.launchers import Launcher
 
 
 @dataclass(frozen=True, slots=True)

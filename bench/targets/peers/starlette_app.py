@@ -14,12 +14,14 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from bench.peers.launchers import ROOT_ENV
+from bench.targets.peers.launchers import ROOT_ENV
 
 
 def create_app() -> Starlette:
     """The app uvicorn builds: StaticFiles on the directory named in `ROOT_ENV`, at /."""
     root = os.environ.get(ROOT_ENV)
     if not root:
-        raise RuntimeError(f"{ROOT_ENV} is not set: start this peer with bench.peers.start_peer")
+        raise RuntimeError(
+            f"{ROOT_ENV} is not set: start this peer with bench.targets.peers.start_peer"
+        )
     return Starlette(routes=[Mount("/", app=StaticFiles(directory=root, html=True))])

@@ -1,24 +1,18 @@
 """Locust scenarios, one small file each; every file also runs alone with `locust -f`.
 
-This module names them without importing locust (which patches with gevent on import),
-so the runner can list and validate scenarios in its own process.
+This module maps the scenario names (`bench.plan.axes.SCENARIOS`) to their files without
+importing locust (which patches with gevent on import), so the runner can use them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from bench.plan.axes import SCENARIOS
 
-# name → what it measures; the file is HERE / f"{name}.py"
-SCENARIOS: dict[str, str] = {
-    "small": "the 1 KiB page on keep-alive connections",
-    "close": "the 1 KiB page with Connection: close on every request",
-    "large": "the 1 MiB file",
-    "notfound": "missing paths, 404 expected",
-    "mixed": "page visits: html/css/js/image/json, 5% missing, conditional revisits",
-    "range": "byte ranges of the 100 KiB file, 206 expected",
-}
+__all__ = ["SCENARIOS", "scenario_file"]
+
+HERE = Path(__file__).resolve().parent
 
 
 def scenario_file(name: str) -> Path:

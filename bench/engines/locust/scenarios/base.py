@@ -25,13 +25,20 @@ from locust import FastHttpUser, constant, events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from bench.latency import HIGHEST_US, SUFFIX, WINDOW_SUFFIX, ProcessWindow, new_histogram, save
+from bench.engines.locust.latency import (
+    HIGHEST_US,
+    SUFFIX,
+    WINDOW_SUFFIX,
+    ProcessWindow,
+    new_histogram,
+    save,
+)
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
 LATENCY = new_histogram()
 WINDOW = ProcessWindow()  # this process's measured window: the warm-up reset to the stop
-SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[2] / "static"))
+SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[4] / "static"))
 NOT_FOUND_PAGE = "not_found.html"
 LAG_KEY = "staticbench_lag_ms"  # request context: how late the open model sent it
 

@@ -2,8 +2,8 @@
 
 from locust import task
 
-from bench.scenarios.base import StaticUser, size_of
-from bench.scenarios.paths import PAGE
+from bench.engines.locust.scenarios.base import StaticUser, size_of
+from bench.engines.locust.scenarios.paths import PAGE
 
 
 class ClosePerRequest(StaticUser):

@@ -8,8 +8,8 @@ import random
 
 from locust import task
 
-from bench.scenarios.base import NOT_FOUND_PAGE, StaticUser, size_of
-from bench.scenarios.paths import PAGE
+from bench.engines.locust.scenarios.base import NOT_FOUND_PAGE, StaticUser, size_of
+from bench.engines.locust.scenarios.paths import PAGE
 
 ASSETS = {PAGE: 4, "/css/style.css": 3, "/js/app.js": 3, "/img/logo.png": 2, "/data/site.json": 2}
 MISSING_SHARE = 0.05

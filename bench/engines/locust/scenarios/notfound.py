@@ -4,7 +4,7 @@ import random
 
 from locust import task
 
-from bench.scenarios.base import NOT_FOUND_PAGE, StaticUser, size_of
+from bench.engines.locust.scenarios.base import NOT_FOUND_PAGE, StaticUser, size_of
 
 
 class NotFound(StaticUser):

@@ -1,6 +1,6 @@
 """Paths of the demo site the scenarios request, without importing locust.
 
-The wrk engine (`bench.wrk_engine`) runs in the runner's process, where locust must never be
+The wrk engine (`bench.engines.wrk.engine`) runs in the runner's process, where locust must never be
 imported; the locust scenarios and the wrk engine both read their paths from here.
 """
 

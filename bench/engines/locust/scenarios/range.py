@@ -4,7 +4,7 @@ import random
 
 from locust import task
 
-from bench.scenarios.base import StaticUser, size_of
+from bench.engines.locust.scenarios.base import StaticUser, size_of
 
 FILE = "/generated/100k.bin"
 

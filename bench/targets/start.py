@@ -1,0 +1,61 @@
+"""One entry for every target a trial can load: `start_target(cell, ...)`.
+
+A cell's variant names one of our server variants (`python -m server`, started with its
+counters on), a reference peer (`bench.targets.peers`), or — with `host` — a server already
+running that we neither start nor stop. Whatever it is, the caller gets a `Target` for the
+`with` block and the process is always stopped after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.plan.matrix import Cell
+from bench.targets.peers import PEERS, start_peer
+from bench.targets.process import ServerProcess
+
+Cpus = tuple[int, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The server a trial loads: its URL, and what we know of it when we started it."""
+
+    url: str
+    pid: int | None = None  # None: not ours to sample (a --host server)
+    stats_dir: Path | None = None  # where it writes its own counters (our server only)
+
+
+@contextmanager
+def start_target(
+    cell: Cell, *, root: Path, cpus: Cpus, raw: Path, host: str | None = None
+) -> Iterator[Target]:
+    """The cell's server, serving `root` pinned to `cpus` (logs in `raw`), for the block."""
+    if host is not None:
+        yield Target(host)
+        return
+    start = _start_peer if cell.variant in PEERS else _start_ours
+    with start(cell, root, cpus, raw) as target:
+        yield target
+
+
+@contextmanager
+def _start_peer(cell: Cell, root: Path, cpus: Cpus, raw: Path) -> Iterator[Target]:
+    with start_peer(cell.variant, root, cpus, raw) as peer:
+        yield Target(peer.url, peer.pid)
+
+
+@contextmanager
+def _start_ours(cell: Cell, root: Path, cpus: Cpus, raw: Path) -> Iterator[Target]:
+    """`python -m server` for the cell's variant and cache, its counters in `raw/server`."""
+    stats_dir = raw / "server"
+    stats_dir.mkdir(exist_ok=True)
+    args = [
+        "--variant", cell.variant, "--cache", cell.cache, "--root", str(root),
+        "--stats-dir", str(stats_dir),
+    ]  # fmt: skip
+    with ServerProcess(args, cpus=cpus, own_group=True) as server:
+        yield Target(server.url, server.pid, stats_dir)
