@@ -16,10 +16,10 @@ from bench.report import build_report
 from bench.report.diff import Verdict, compare
 from bench.results.table import read_results
 from bench.run.cli import main
+from tests.bench.report.test_report import md_tables, row_of
 from tests.bench.synthetic_run import write_synthetic_run
-from tests.bench.test_report import md_tables, row_of
 
-SAMPLE = Path(__file__).resolve().parents[2] / "reports" / "sample"  # a real schema-2 run
+SAMPLE = Path(__file__).resolve().parents[3] / "reports" / "sample"  # a real schema-2 run
 SHORT = "uvloop-on-small-u50-open50pct-r2"  # the one trial that falls short of its target
 
 

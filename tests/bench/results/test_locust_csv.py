@@ -15,7 +15,7 @@ import pytest
 
 from bench.results.locust_csv import LocustCsvError, read_exceptions, read_failures, read_summary
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "locust"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "locust"
 SUFFIXES = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
 # fixture -> STATICBENCH_WARMUP it ran with (see capture_locust.CASES)
 MEASURED = {"single": 1, "single_reset": 2, "multi": 2, "failing": 1}

@@ -10,7 +10,7 @@ import pytest
 
 from bench.results.table import COLUMNS, CSV_NAME, SCHEMA_VERSION, rate_short, read_results
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 V1_RUN = FIXTURES / "run_small"
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from bench.results.table import CSV_NAME, FAILED, OK, PARQUET_NAME, SCHEMA_VERSION, read_results
 from bench.targets.process import PinnedProcess
-from tests.bench.test_runner import Descendants
+from tests.bench.run.test_runner import Descendants
 from tests.conftest import PROJECT
 
 RUN_LIMIT_S = 90.0  # any one `python -m bench run` here; a hung run is killed, not waited for
