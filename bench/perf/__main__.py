@@ -30,7 +30,8 @@ from bench.perf.render import render
 from bench.perf.verdicts import IDLE_CONNECTIONS, LoadRow, Report, to_json
 from bench.results.environment import MISSING, machine_info, versions
 from bench.targets.nginx import NginxServer, find_nginx, nginx_version
-from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess, free_port
+from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess
+from bench.targets.start import original_server
 from server.cli_types import OneLineErrors, bounded
 from server.variants import VARIANTS, available_variants
 
@@ -141,17 +142,7 @@ def ours(variant: str, cpus: list[int] | None) -> ServerProcess:
 
 def original(cpus: list[int] | None) -> PinnedProcess:
     """The original blog post's server on a free port."""
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.targets.original_blog",
-        "--port",
-        str(port),
-        "--root",
-        str(STATIC),
-    ]
-    return PinnedProcess(argv, port, cpus=cpus, cwd=str(PROJECT))
+    return original_server(STATIC, tuple(cpus) if cpus else None, PROJECT)
 
 
 def load(wrk: str, options: Options, server: Running, name: str, close: bool) -> LoadRow:

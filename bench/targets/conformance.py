@@ -1,10 +1,10 @@
 """The gate every server passes before it is measured: is it a correct static server?
 
 A fast wrong server is not a result. Four checks with raw bytes on one or two sockets
-(`bench.targets.probe`):
-a known file comes back 200 with its exact Content-Length and bytes, a missing file is a
-404, two requests on one connection are both answered (or the first answer says
-`Connection: close`, which is also correct), and `..` cannot reach outside the root.
+(`bench.targets.probe`): a known file comes back 200 with its exact Content-Length and
+bytes, a missing file is a 404, two requests on one connection are both answered (or the
+first answer says `Connection: close`, which is also correct), and `..` cannot reach
+outside the root.
 """
 
 from __future__ import annotations

@@ -3,11 +3,14 @@
 A cell's variant names one of our server variants (`python -m server`, started with its
 counters on), a reference peer (`bench.targets.peers`), or — with `host` — a server already
 running that we neither start nor stop. Whatever it is, the caller gets a `Target` for the
-`with` block and the process is always stopped after it.
+`with` block and the process is always stopped after it. `original_server` starts the
+original post's server, which `bench.perf` measures beside ours (it fails the conformance
+gate, so the runner never loads it).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from bench.plan.matrix import Cell
 from bench.targets.peers import PEERS, start_peer
-from bench.targets.process import ServerProcess
+from bench.targets.process import PinnedProcess, ServerProcess, free_port
 
 Cpus = tuple[int, ...] | None
 
@@ -40,6 +43,14 @@ def start_target(
     start = _start_peer if cell.variant in PEERS else _start_ours
     with start(cell, root, cpus, raw) as target:
         yield target
+
+
+def original_server(root: Path, cpus: Cpus, project: Path) -> PinnedProcess:
+    """The original post's server (`bench.targets.original_blog`) on a free port; a context
+    manager like every target. It runs from `project` so its module imports."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.targets.original_blog", "--port", str(port)]
+    return PinnedProcess([*argv, "--root", str(root)], port, cpus=cpus, cwd=str(project))
 
 
 @contextmanager
