@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from bench.campaign import run_campaign
 from bench.engine import ENGINES, LOCUST, WRK
-from bench.matrix import CLOSED, PRESETS, SWEEP_SHARES, Matrix
+from bench.matrix import CLOSED, EQUAL_SHARE, PRESETS, SWEEP_SHARES, Matrix, equal_load
 from bench.peers import PEERS
 from bench.results import FAILED, read_results
 from bench.runner import RunnerSettings, split_cpus
@@ -71,6 +71,16 @@ def _at_least(low: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _at_most(high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = _at_least(0)(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high}, got {value}")
         return value
 
     return parse
@@ -141,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="open model at these fixed targets (requests/s), e.g. 1000,5000",
     )  # fmt: skip
     add(
+        "--equal-load", type=_at_most(95), metavar="PCT", default=EQUAL_SHARE,
+        help="per scenario, every server also at one open-model rate: PCT%% of the slowest "
+        f"closed-model maximum (default {EQUAL_SHARE}; 0: none). Latency and CPU per request "
+        "compare like with like there",
+    )  # fmt: skip
+    add(
         "--peers", type=_list_of(_choice(list(PEERS), "peer")),
         help="reference servers in the same matrix: nginx,aiohttp,uvicorn "
         "(one that is not installed is skipped)",
@@ -186,6 +202,7 @@ def matrix_from(args: argparse.Namespace) -> Matrix:
     loads: tuple[str, ...] = (CLOSED,) if args.sweep or not args.rate else ()
     loads += tuple(f"{share}%" for share in SWEEP_SHARES) if args.sweep else ()
     loads += tuple(f"{rate}/s" for rate in args.rate or ())
+    loads += (equal_load(args.equal_load),) if args.equal_load and CLOSED in loads else ()
     matrix = dataclasses.replace(
         matrix, engines=tuple(args.engine), loads=loads, peers=tuple(args.peers or ())
     )

@@ -6,7 +6,8 @@ names a server already running — checks it with the conformance gate (real req
 the load engine pinned to the load CPUs — locust (`bench.load`: warm-up first, forgotten by
 the scenario when it ends) or wrk (`bench.wrk_engine`) — samples what both sides cost over
 the measured window (`bench.costs`), and turns the engine's figures into one results row.
-A sweep's open-model trials take their target from the cell's first closed-model trial.
+A sweep's open-model trials take their target from the cell's first closed-model trial; an
+equal load's from the slowest first closed-model trial of its panel (fixed once resolved).
 Locust is never imported here: gevent must not patch this process.
 """
 
@@ -35,7 +36,7 @@ from bench.latency import (
 )  # fmt: skip
 from bench.load import LoadFailed, LoadRun, locust_command
 from bench.locust_csv import LocustCsvError, read_summary
-from bench.matrix import CLOSED, Cell, Trial, fixed_rate, is_share, share_of
+from bench.matrix import CLOSED, Cell, Trial, equal_target, fixed_rate, is_equal, is_share, share_of
 from bench.peers import PEERS, start_peer
 from bench.results import OK, SCHEMA_VERSION, ResultRow, failed_row, rate_short
 from bench.wrk import WrkError
@@ -83,6 +84,7 @@ class Runner:
         self.out = out
         self.locust = locust_command()
         self.maxima: dict[Cell, float] = {}  # closed cell → its first measured requests/s
+        self.equal_rates: dict[tuple[str, int, str], float] = {}  # panel → its equal load
 
     def run(self, trial: Trial) -> ResultRow:
         """Measure one trial; a failure becomes a row with its reason, never an exception."""
@@ -106,12 +108,26 @@ class Runner:
         """The open model's target (NaN when closed); a share of the cell's maximum."""
         if cell.load == CLOSED:
             return math.nan
+        if is_equal(cell.load):
+            return self._equal_rps(cell)
         if not is_share(cell.load):
             return fixed_rate(cell.load)
         maximum = self.maxima.get(cell.closed)
         if maximum is None or not maximum > 0:
             raise TrialFailed(f"no maximum to take {cell.load} of: the closed-model trial failed")
         return share_of(cell.load) * maximum
+
+    def _equal_rps(self, cell: Cell) -> float:
+        """The equal load of the cell's panel, from the maxima measured so far (the matrix
+        runs every closed cell of a panel before its first equal-load cell)."""
+        if cell.panel not in self.equal_rates:
+            maxima = [rps for c, rps in self.maxima.items() if c.panel == cell.panel and rps > 0]
+            if not maxima:
+                raise TrialFailed(
+                    f"no closed-model maximum in this scenario to take {cell.load} of"
+                )
+            self.equal_rates[cell.panel] = equal_target(cell.load, maxima)
+        return self.equal_rates[cell.panel]
 
     def _measure(self, trial: Trial, raw: Path, target_rps: float) -> tuple[float, Measured, Costs]:
         """Gate, serve and load; the seconds the load ran (the rest is overhead) and figures."""
