@@ -2,8 +2,9 @@
 
 Every table is a `Table` (title, caption, header, rows, one CSS class per row), built from
 `bench.report.stats` / `bench.report.diff` frames. Marks (failed repeats, generator-bound,
-short of target) go into every row they concern. The per-panel tables and headlines here are
-the closed model's; `bench.report.load_tables` has the open model's and the engines'.
+short of target) go into every row they concern. The full per-panel tables here are the
+closed model's; `bench.report.load_tables` has the open model's and the engines',
+`bench.report.verdict_tables` the verdict's compact ones.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ def bar_value(entry: Entry, verdict: GroupVerdict) -> float:
 def _bars(ax: Axes, verdict: GroupVerdict, palette: Palette) -> None:
     entries = [e for e in verdict.entries if bar_value(e, verdict) > 0]
     values = [bar_value(e, verdict) for e in entries]
+    ends = []
     for y, (entry, value) in enumerate(zip(entries, values, strict=True)):
         hatch, alpha, _ = cache_style(entry.cache)
         ax.barh(y, value, color=palette.colour(entry.variant), alpha=alpha, hatch=hatch)
@@ -71,9 +72,10 @@ def _bars(ax: Axes, verdict: GroupVerdict, palette: Palette) -> None:
                         capsize=3, lw=1)  # fmt: skip
         ax.annotate(_end_text(entry), (end, y), xytext=(5, 0), textcoords="offset points",
                     va="center", fontsize=7)  # fmt: skip
+        ends.append(end)
     ax.set_yticks(range(len(entries)), [_label(e) for e in entries], fontsize=8)
     ax.invert_yaxis()  # the best on top
-    ax.set_xlim(0, 1.6 * max(values, default=1.0))  # room for the text at the bar's end
+    ax.set_xlim(0, 1.7 * max(ends, default=1.0))  # room for the text at the bar's end
     unit = "requests/s" if verdict.metric == Metric.RATE else "capacity req/s (CPU-based)"
     ax.set_xlabel(unit)
     ax.set_title(f"{group_title(verdict)}\nby {metric_name(verdict)}", fontsize=9)

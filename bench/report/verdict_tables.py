@@ -47,6 +47,8 @@ def ratio_text(ratio: Ratio | None) -> str:
 
 def compare(a: str, b: str, ratio: Ratio, metric: str) -> str:
     """A's standing against B in one clause, naming the metric."""
+    if math.isnan(ratio.value):
+        return f"{a} and {b} have no repeat in common ({metric}: not compared)"
     if not ratio.has_interval:
         ahead, behind = (a, b) if ratio.value >= 1 else (b, a)
         factor = ratio.value if ratio.value >= 1 else 1 / ratio.value
