@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -71,6 +71,8 @@ class Entry:
     to_best: Ratio | None  # over the best's score; None for the best itself
     generator_bound: bool
     short: bool  # an equal-load trial fell short of its target
+    failed: int = 0  # trials of the ranked load that produced no measurement
+    trials: int = 0  # trials of the ranked load, failed ones included
 
 
 @dataclass(frozen=True)
@@ -93,15 +95,26 @@ class GroupVerdict:
 
 def verdicts(results: pd.DataFrame) -> list[GroupVerdict]:
     """One verdict per scenario × users × engine × cache, in the run's order."""
-    ok = results[results["status"] == OK].assign(_gen=generator_bound(results))
+    marked = results.assign(_gen=generator_bound(results))
     found = []
-    for panel, here in ok.groupby(["scenario", "users", "engine"], sort=False):
+    for panel, here in marked.groupby(["scenario", "users", "engine"], sort=False):
         key = (str(panel[0]), int(panel[1]), str(panel[2]))
         for cache, members in _groups(here):
-            verdict = _group(key, cache, members)
+            verdict = _group(key, cache, members[members["status"] == OK])
             if verdict is not None:
-                found.append(verdict)
+                found.append(_with_failures(verdict, members))
     return found
+
+
+def _with_failures(verdict: GroupVerdict, trials: pd.DataFrame) -> GroupVerdict:
+    """Each entry with how many of its trials at the ranked load failed."""
+    ranked = trials[trials["load"] == verdict.load]
+    entries = []
+    for entry in verdict.entries:
+        mine = ranked[(ranked["variant"] == entry.variant) & (ranked["cache"] == entry.cache)]
+        failed = int((mine["status"] != OK).sum())
+        entries.append(replace(entry, failed=failed, trials=len(mine)))
+    return replace(verdict, entries=entries)
 
 
 def _groups(panel: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

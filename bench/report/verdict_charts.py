@@ -23,6 +23,7 @@ from bench.report.verdict import Entry, EqualLoad, GroupVerdict, Metric
 from bench.report.verdict_tables import group_title, metric_name
 
 BAR_H = 0.42  # inches per bar
+WHISKER_CAP = 1.5  # whiskers are cut at this many times the longest bar (the text has it all)
 HDR_PERCENTILES = {"hdr_p50_us": "p50", "hdr_p90_us": "p90", "hdr_p99_us": "p99",
                    "hdr_p999_us": "p99.9"}  # fmt: skip
 
@@ -48,7 +49,8 @@ def answer_chart(verdicts: list[GroupVerdict], palette: Palette, out: Path) -> C
     title = (
         "The verdict: longer is better. Bar: requests/s where the server set the pace, else "
         "the capacity implied by the server's CPU µs per request at the equal load; "
-        f"whisker: 95% interval of the paired ratio to {REFERENCE}; text: that ratio"
+        f"whisker: 95% interval of the paired ratio to {REFERENCE} (cut at 1.5× the longest bar); "
+        "text: that ratio"
     )
     return save(fig, out, "verdict", title)
 
@@ -61,21 +63,21 @@ def bar_value(entry: Entry, verdict: GroupVerdict) -> float:
 def _bars(ax: Axes, verdict: GroupVerdict, palette: Palette) -> None:
     entries = [e for e in verdict.entries if bar_value(e, verdict) > 0]
     values = [bar_value(e, verdict) for e in entries]
-    ends = []
+    cap = WHISKER_CAP * max(values, default=1.0)  # a wild interval must not squash the bars
     for y, (entry, value) in enumerate(zip(entries, values, strict=True)):
         hatch, alpha, _ = cache_style(entry.cache)
         ax.barh(y, value, color=palette.colour(entry.variant), alpha=alpha, hatch=hatch)
         ratio, end = entry.to_reference, value
         if ratio is not None and ratio.has_interval and entry.variant != REFERENCE:
-            low, end = value * ratio.low / ratio.value, value * ratio.high / ratio.value
+            low = value * ratio.low / ratio.value
+            end = min(value * ratio.high / ratio.value, cap)
             ax.errorbar(value, y, xerr=[[value - low], [end - value]], color="black",
                         capsize=3, lw=1)  # fmt: skip
         ax.annotate(_end_text(entry), (end, y), xytext=(5, 0), textcoords="offset points",
                     va="center", fontsize=7)  # fmt: skip
-        ends.append(end)
     ax.set_yticks(range(len(entries)), [_label(e) for e in entries], fontsize=8)
     ax.invert_yaxis()  # the best on top
-    ax.set_xlim(0, 1.7 * max(ends, default=1.0))  # room for the text at the bar's end
+    ax.set_xlim(0, 1.35 * cap)  # room for the text at the bar's end
     unit = "requests/s" if verdict.metric == Metric.RATE else "capacity req/s (CPU-based)"
     ax.set_xlabel(unit)
     ax.set_title(f"{group_title(verdict)}\nby {metric_name(verdict)}", fontsize=9)

@@ -168,7 +168,7 @@ def _against_reference(entry: Entry) -> str:
 
 
 def _marks(entry: Entry, verdict: GroupVerdict) -> str:
-    found = []
+    found = [f"failed {entry.failed}/{entry.trials}"] if entry.failed else []
     if entry.generator_bound:
         found.append("generator-bound (closed)")
     if entry.short:

@@ -254,6 +254,9 @@ def test_failed_and_generator_bound_cells_are_marked_everywhere(run: Path) -> No
     assert "injected: server exited 1" in broken["marks"]
     ok_rates = frame.loc[set_cell(frame, "asyncio", "off", "small") & ~failed, "requests_per_s"]
     assert broken["req/s"] == f"{ok_rates.median():,.0f}"  # the median of the two OK repeats
+    ranked = row_of(tables, "small · 20 users · cache=off — ranked by requests/s",
+                    variant="asyncio")  # fmt: skip
+    assert ranked["marks"] == "failed 1/3"  # the verdict's compact table says so too
     bound = row_of(tables, "mixed · 20 users", variant="uvloop", cache="on")
     assert "generator-bound" in bound["marks"]
     clean = row_of(tables, "mixed · 20 users", variant="blog", cache="off")
