@@ -185,7 +185,7 @@ WITH_EQUAL = (CLOSED, equal_load())
 
 PRESETS: dict[str, Matrix] = {
     # Every variant × cache on/off on two scenarios, closed maximum and equal load, 3 repeats:
-    # about 10 minutes (96 trials × 1 s warm-up + 3 s measured + the runner's 2 s tail
+    # about 11 minutes (96 trials × 1 s warm-up + 3 s measured + the runner's 2 s tail
     # + ~0.6 s start/stop). `mixed` went to --full to make room for the equal load.
     "default": Matrix(
         ALL_VARIANTS,
