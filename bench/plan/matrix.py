@@ -6,13 +6,18 @@ repeats — so slow drift of a shared machine spreads over all cells instead of 
 ones measured last. The presets `nox -s bench` offers are in `bench.plan.presets`.
 
 A cell's load is `closed` (N users, no think time: the maximum), a fixed open-model target
-(`"5000/s"`), or a share of the same cell's measured maximum (`"50%"`, a sweep point: the
-runner resolves it from the first closed trial, which always runs before it).
+(`"5000/s"`), a share of the same cell's measured maximum (`"50%"`, a sweep point: the
+runner resolves it from the first closed trial, which always runs before it), or the equal
+load (`"equal50%"`: that share of the slowest closed maximum among all servers of the
+scenario, so every server is measured at one offered rate; its cells run after every closed
+cell of their scenario).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bench.plan.axes import LOCUST, unsupported
@@ -20,16 +25,39 @@ from bench.plan.axes import LOCUST, unsupported
 CLOSED = "closed"
 NO_CACHE = "n/a"  # the cache axis of a reference peer (it has its own, or none)
 SWEEP_SHARES = (10, 25, 50, 75, 90)  # % of the maximum, for --sweep
+EQUAL_PREFIX = "equal"
+EQUAL_SHARE = 50  # the presets' equal load: % of the slowest closed maximum of the scenario
+
+
+def equal_load(share: float = EQUAL_SHARE) -> str:
+    """The equal load at `share`% of the slowest maximum: `"equal50%"`."""
+    return f"{EQUAL_PREFIX}{share:g}%"
+
+
+def is_equal(load: str) -> bool:
+    """`"equal50%"`: one offered rate for every server of the scenario."""
+    return load.startswith(EQUAL_PREFIX) and load.endswith("%")
 
 
 def is_share(load: str) -> bool:
-    """`"50%"`: a share of the cell's measured maximum."""
-    return load.endswith("%")
+    """`"50%"`: a share of the cell's own measured maximum."""
+    return load.endswith("%") and not is_equal(load)
 
 
 def share_of(load: str) -> float:
-    """The fraction a share load asks for: `"50%"` → 0.5."""
-    return float(load.removesuffix("%")) / 100
+    """The fraction a share or equal load asks for: `"50%"`, `"equal50%"` → 0.5."""
+    return float(load.removeprefix(EQUAL_PREFIX).removesuffix("%")) / 100
+
+
+def equal_target(load: str, maxima: Iterable[float]) -> float:
+    """The equal load's rate: its share of the slowest maximum, rounded down to two
+    significant digits (`0.5 × 1,798` → 890) so that it stays below every maximum."""
+    slowest = min(maxima)
+    rate = share_of(load) * slowest
+    if not rate >= 10:
+        return rate
+    step = 10.0 ** (math.floor(math.log10(rate)) - 1)
+    return math.floor(rate / step) * step
 
 
 def fixed_rate(load: str) -> float:
@@ -41,6 +69,8 @@ def load_suffix(load: str) -> str:
     """File-name-safe: `` (closed), `-open5000`, `-open50pct`."""
     if load == CLOSED:
         return ""
+    if is_equal(load):
+        return f"-equal{share_of(load) * 100:g}pct"
     if is_share(load):
         return f"-open{share_of(load) * 100:g}pct"
     return f"-open{fixed_rate(load):g}"
@@ -71,6 +101,11 @@ class Cell:
     def closed(self) -> Cell:
         """The same cell under the closed model: where a share load takes its maximum from."""
         return Cell(self.variant, self.cache, self.scenario, self.users, self.engine)
+
+    @property
+    def panel(self) -> tuple[str, int, str]:
+        """(scenario, users, engine): the servers an equal load is shared by."""
+        return self.scenario, self.users, self.engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +151,11 @@ class Matrix:
 
     def cells(self) -> list[Cell]:
         """Every combination an engine can run, scenario-major so related cells sit together
-        (and each cell's closed load just before its shares)."""
-        return [cell for cell in self._combinations() if _unsupported(cell) is None]
+        (each cell's closed load just before its shares, the equal loads after every closed
+        cell of their panel: the runner needs all their maxima first)."""
+        runnable = [cell for cell in self._combinations() if _unsupported(cell) is None]
+        panels = list(dict.fromkeys(cell.panel for cell in runnable))
+        return sorted(runnable, key=lambda cell: (panels.index(cell.panel), is_equal(cell.load)))
 
     def skipped(self) -> list[str]:
         """One line per kind of combination no engine here can run (not measured)."""

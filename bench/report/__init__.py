@@ -2,10 +2,12 @@
 
 `build_report(run_dir, baseline)` reads only what the run wrote (results.csv, run.json and
 locust's history CSVs under raw/) — it never runs anything, so a report can be rebuilt at
-any time. Closed-model cells (each server's maximum) get the per-panel tables and bar
-charts; open-model cells their own tables and the latency-vs-load chart; cells run under
-both engines the capacity check. Numbers: `stats`, `diff`, `agreement`; charts: `charts`,
-`timeline`, `load_charts`; text: `tables`, `load_tables`, `html`, `markdown`.
+any time. The verdict comes first (`verdict`: per scenario × cache, the variants ranked by
+the metric valid there, with paired intervals; its sentences, compact tables and the two
+answer charts), then the environment, and every cell's full table collapsed below.
+Numbers: `stats`, `verdict`, `diff`, `agreement`; charts: `verdict_charts`, `charts`,
+`timeline`, `load_charts`; text: `verdict_tables`, `tables`, `load_tables`, `html`,
+`markdown`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import charts, load_charts, timeline
+from bench.report import charts, load_charts, timeline, verdict_charts
 from bench.report.agreement import agreement
 from bench.report.diff import Verdict, compare, regressions
 from bench.report.html import render_page
@@ -26,17 +28,25 @@ from bench.report.palette import Palette
 from bench.report.stats import cell_stats, closed, panels
 from bench.report.tables import (
     Alarm,
+    Page,
+    Section,
     Table,
     cell_name,
     cell_tables,
     diff_table,
     environment_table,
     failed_table,
-    headlines,
+    shortfall,
+)  # fmt: skip
+from bench.report.verdict import EqualLoad, GroupVerdict, equal_loads, verdicts
+from bench.report.verdict_tables import (
+    equal_load_line,
+    equal_load_tables,
+    verdict_line,
+    verdict_tables,
 )  # fmt: skip
 
 __all__ = ["ReportFiles", "ReportInputError", "build_report", "regressions"]
-Section = tuple[str, list[Table]]
 HTML_NAME = "report.html"
 MARKDOWN_NAME = "summary.md"
 CHARTS_DIR = "charts"
@@ -64,51 +74,81 @@ def build_report(
     base = load_run(baseline, with_history=False) if baseline is not None else None
     cells = cell_stats(run.results)
     pairs = agreement(cells)
-    drawn = _charts(run, cells, pairs, run_dir / CHARTS_DIR)
+    groups = verdicts(run.results)
+    loads = equal_loads(run.results)
+    answer, drawn = _charts(run, cells, pairs, (groups, loads), run_dir / CHARTS_DIR)
     sections: list[Section] = []
-    diff, verdict = None, None
+    diff, alarm = None, None
     if base is not None:
         diff = compare(run.results, base.results)
         table = diff_table(diff, base.directory.resolve().name, cells)
         sections.append(("Against the baseline", [table]))
-        verdict = _verdict(diff, fail_on_regression)
-    sections += _sections(run, cells, pairs)
-    title = f"staticbench report — run {run_dir.resolve().name}"
-    environment = environment_table(run.environment, run.notes)
-    lines = headlines(cells) + agreement_headline(pairs) if not cells.empty else ["(no trials)"]
+        alarm = _alarm(diff, fail_on_regression)
+    failed = failed_table(run.results)
+    sections += [("Failures", [failed])] if failed is not None else []
+    page = Page(
+        title=f"staticbench report — run {run_dir.resolve().name}",
+        verdict=_verdict_lines(cells, pairs, groups, loads),
+        alarm=alarm,
+        answer=verdict_tables(groups) + equal_load_tables(cells, loads),
+        environment=environment_table(run.environment, run.notes),
+        sections=sections,
+        details=_details(cells, pairs),
+    )
     html = run_dir / HTML_NAME
-    html.write_text(
-        render_page(title, environment, lines, sections, drawn, verdict), encoding="utf-8"
-    )
+    html.write_text(render_page(page, answer, drawn), encoding="utf-8")
     markdown = run_dir / MARKDOWN_NAME
-    markdown.write_text(
-        render_markdown_summary(title, environment, lines, sections, verdict), encoding="utf-8"
-    )
-    return ReportFiles(html, markdown, [chart.path for chart in drawn], diff)
+    markdown.write_text(render_markdown_summary(page), encoding="utf-8")
+    paths = [chart.path for chart in [*answer, *drawn]]
+    return ReportFiles(html, markdown, paths, diff)
 
 
-def _sections(run: RunData, cells: pd.DataFrame, pairs: pd.DataFrame) -> list[Section]:
-    """The run's own tables, each section only when it has something to show."""
+def _verdict_lines(
+    cells: pd.DataFrame, pairs: pd.DataFrame, groups: list[GroupVerdict], loads: list[EqualLoad]
+) -> list[str]:
+    """The sentences at the top: one per scenario × cache, where each equal load came from,
+    the engines' agreement and any open-model shortfall."""
+    if cells.empty:
+        return ["(no trials)"]
+    lines = [verdict_line(group) for group in groups]
+    lines += [equal_load_line(equal) for equal in loads]
+    return lines + agreement_headline(pairs) + shortfall(cells)
+
+
+def _details(cells: pd.DataFrame, pairs: pd.DataFrame) -> list[Section]:
+    """The full per-cell tables, each section only when it has something to show."""
     found: list[tuple[str, list[Table | None]]] = [
-        ("Per scenario (closed model: each server's maximum)", [*cell_tables(cells)]),
-        ("Open model (a target rate)", [*open_tables(cells)]),
+        (
+            "Every cell · closed model (each server's maximum; its latency includes locust's "
+            "own queue and is not ranked)",
+            [*cell_tables(cells)],
+        ),
+        ("Every cell · open model (a target rate)", [*open_tables(cells)]),
         ("Engines", [agreement_table(pairs)]),
-        ("Failures", [failed_table(run.results)]),
     ]
     kept = [(name, [t for t in tables if t is not None]) for name, tables in found]
     return [(name, tables) for name, tables in kept if tables]
 
 
 def _charts(
-    run: RunData, cells: pd.DataFrame, pairs: pd.DataFrame, out: Path
-) -> list[charts.Chart]:
-    """Every chart the data supports, in reading order."""
+    run: RunData,
+    cells: pd.DataFrame,
+    pairs: pd.DataFrame,
+    verdict: tuple[list[GroupVerdict], list[EqualLoad]],
+    out: Path,
+) -> tuple[list[charts.Chart], list[charts.Chart]]:
+    """The answer charts, then every other chart the data supports, in reading order."""
     out.mkdir(exist_ok=True)
     for stale in out.glob("*.png"):  # a rebuild must not leave charts of an older build
         stale.unlink()
     if cells.empty:
-        return []
+        return [], []
     palette = Palette(cells["variant"].astype(str))
+    groups, loads = verdict
+    answer = [
+        verdict_charts.answer_chart(groups, palette, out),
+        verdict_charts.equal_latency_chart(cells, loads, palette, out),
+    ]
     maxima = closed(cells)
     drawn: list[charts.Chart | None] = []
     if not maxima.empty:  # a run may be all fixed open-model targets
@@ -126,10 +166,10 @@ def _charts(
         drawn.append(
             timeline.timeline_chart(run.history, maxima, panel, palette, run.warmup_s, out)
         )
-    return [chart for chart in drawn if chart is not None]
+    return [c for c in answer if c is not None], [c for c in drawn if c is not None]
 
 
-def _verdict(diff: pd.DataFrame, pct: float | None) -> Alarm:
+def _alarm(diff: pd.DataFrame, pct: float | None) -> Alarm:
     """One sentence on the comparison, naming the cells that regressed."""
     failing = diff[diff["rps_verdict"] == Verdict.WORSE] if pct is None else regressions(diff, pct)
     names = ", ".join(cell_name(row) for _, row in failing.iterrows())

@@ -185,7 +185,10 @@ def latency_chart(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart:
         ax.set_title(panel_title(*panel), fontsize=10)
         ax.grid(which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    title = f"Latency percentiles, median of repeats (values under 1 ms drawn at {LOG_FLOOR_MS})"
+    title = (
+        "Closed-model latency percentiles, median of repeats: they include locust's own queue "
+        f"(≈ users / rate), so they are not ranked (values under 1 ms drawn at {LOG_FLOOR_MS})"
+    )
     return save(fig, out, "latency", title)
 
 

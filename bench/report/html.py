@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from bench.report.charts import Chart
-from bench.report.tables import Alarm, Table
+from bench.report.tables import Page, Table
 
 _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 1500px;
@@ -30,6 +30,9 @@ figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1p
 figcaption { font-size: 12px; color: #555; }
 .verdict { font-size: 1.1em; padding: .5em .8em; border-left: 4px solid #888; }
 .verdict.fail { border-color: #b02a37; background: #f8d7da; }
+ul.answer { font-size: 1.05em; } ul.answer li { margin: .25em 0; }
+details { margin: 1.2em 0; } details > summary { font-size: 1.2em; font-weight: bold;
+                                                 cursor: pointer; }
 """
 
 
@@ -63,33 +66,33 @@ def render_chart(chart: Chart) -> str:
     )
 
 
-def render_page(
-    title: str,
-    environment: Table,
-    headlines: list[str],
-    sections: list[tuple[str, list[Table]]],
-    charts: list[Chart],
-    verdict: Alarm | None = None,
-) -> str:
-    """The whole page: environment, headlines, verdict, tables by section, then charts."""
+def render_page(page: Page, answer_charts: list[Chart], charts: list[Chart]) -> str:
+    """The whole page: the verdict and its charts and compact tables on the first screen,
+    then the environment, the other sections and charts, and every cell collapsed."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        render_table(environment, "env"),
+        f"<title>{escape(page.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{escape(page.title)}</h1>",
     ]
-    if verdict:
-        fail = " fail" if verdict.raised else ""
-        parts.append(f'<p class="verdict{fail}">{escape(verdict.text)}</p>')
-    if headlines:
-        items = "".join(f"<li>{escape(line)}</li>" for line in headlines)
-        parts.append(f"<h2>Headlines</h2><ul>{items}</ul>")
-    for heading, tables in sections:
+    if page.verdict:
+        items = "".join(f"<li>{escape(line)}</li>" for line in page.verdict)
+        parts.append(f'<h2>Verdict</h2><ul class="answer">{items}</ul>')
+    if page.alarm:
+        fail = " fail" if page.alarm.raised else ""
+        parts.append(f'<p class="verdict{fail}">{escape(page.alarm.text)}</p>')
+    parts.extend(render_chart(chart) for chart in answer_charts)
+    parts.extend(render_table(table) for table in page.answer)
+    parts.append(render_table(page.environment, "env"))
+    for heading, tables in page.sections:
         parts.append(f"<h2>{escape(heading)}</h2>")
         parts.extend(render_table(table) for table in tables)
     if charts:
-        parts.append("<h2>Charts</h2>")
+        parts.append("<h2>More charts</h2>")
         parts.extend(render_chart(chart) for chart in charts)
+    for heading, tables in page.details:
+        parts.append(f"<details><summary>{escape(heading)}</summary>")
+        parts.extend(render_table(table) for table in tables)
+        parts.append("</details>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

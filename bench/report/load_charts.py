@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from bench.plan.matrix import CLOSED, NO_CACHE
+from bench.plan.matrix import CLOSED, NO_CACHE, is_equal
 from bench.report.agreement import TOLERANCE_PCT
 from bench.report.charts import LOG_FLOOR_MS, Chart, figure, in_panel, log_ms_axis, save
 from bench.report.palette import CACHE_ORDER, Palette, cache_style, ordered
@@ -42,7 +42,9 @@ def load_label(load: str) -> str:
 
 
 def sweep_chart(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart | None:
-    """Latency against load (see the module docstring); None when the run swept nothing."""
+    """Latency against load (see the module docstring); None when the run swept nothing.
+    Equal-load points are left out: they have their own chart (bench.report.verdict_charts)."""
+    cells = cells[~cells["load"].map(is_equal)]
     if not open_model(cells).empty:
         return _load_sweep(cells, palette, out)
     return _users_sweep(closed(cells), palette, out)

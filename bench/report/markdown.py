@@ -1,13 +1,13 @@
 """summary.md: the report's headline tables in GitHub Markdown, sized for a CI job summary.
 
-No charts (a job summary cannot show files beside it); it points at report.html instead.
-The environment comes first, as in report.html. Row classes become a leading symbol so
-marks survive without colour.
+No charts (a job summary cannot show files beside it) and no full per-cell tables; it
+points at report.html instead. The verdict comes first, as in report.html. Row classes
+become a leading symbol so marks survive without colour.
 """
 
 from __future__ import annotations
 
-from bench.report.tables import Alarm, Table
+from bench.report.tables import Page, Table
 
 _SYMBOLS = {"failed": "❌ ", "marked": "⚠️ ", "regression": "🔴 ", "better": "🟢 "}
 
@@ -26,25 +26,25 @@ def render_table(table: Table) -> str:
         cells = [_cell(c) for c in row]
         cells[0] = _SYMBOLS.get(kind, "") + cells[0]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"_{_cell(table.caption)}_", ""]
+    lines += ["", f"_{_cell(table.caption)}_", ""] if table.caption else [""]
     return "\n".join(lines)
 
 
-def render_markdown_summary(
-    title: str,
-    environment: Table,
-    headlines: list[str],
-    sections: list[tuple[str, list[Table]]],
-    verdict: Alarm | None = None,
-) -> str:
-    """The whole summary: title, environment, verdict, headlines, then the tables."""
-    parts = [f"## {title}", "", render_table(environment)]
-    if verdict:
-        parts += [f"**{'🔴 ' if verdict.raised else ''}{verdict.text}**", ""]
-    if headlines:
-        parts += [f"- {line}" for line in headlines] + [""]
-    for heading, tables in sections:
+def render_markdown_summary(page: Page) -> str:
+    """The whole summary: the verdict, the alarm, the compact tables, the environment and
+    the sections always shown; every cell is in report.html and results.csv."""
+    parts = [f"## {page.title}", ""]
+    if page.verdict:
+        parts += [f"- {line}" for line in page.verdict] + [""]
+    if page.alarm:
+        parts += [f"**{'🔴 ' if page.alarm.raised else ''}{page.alarm.text}**", ""]
+    parts += [render_table(table) for table in page.answer]
+    parts.append(render_table(page.environment))
+    for heading, tables in page.sections:
         parts += [f"#### {heading}", ""]
         parts += [render_table(table) for table in tables]
-    parts.append("Charts and the full page: `report.html` and `charts/*.png` in the run directory.")
+    parts.append(
+        "Charts and every cell's figures: `report.html` and `charts/*.png` in the run "
+        "directory; every trial: `results.csv`."
+    )
     return "\n".join(parts) + "\n"

@@ -25,7 +25,7 @@ REFERENCE = "blog"  # speed-ups are over the original post's design
 LATENCIES = ["p50_ms", "p90_ms", "p99_ms", "p999_ms"]
 # NaN in older tables (schema 1): HDR µs latency, the server's cost, the open model's target.
 OPTIONAL_MEDIANS = [
-    "hdr_p50_us", "hdr_p99_us", "hdr_p999_us", "cpu_us_per_request", "capacity_rps",
+    "hdr_p50_us", "hdr_p90_us", "hdr_p99_us", "hdr_p999_us", "cpu_us_per_request", "capacity_rps",
     "server_cpu_share", "rss_mb", "cache_hit_ratio", "target_rps",
 ]  # fmt: skip
 # Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30.

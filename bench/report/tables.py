@@ -2,8 +2,9 @@
 
 Every table is a `Table` (title, caption, header, rows, one CSS class per row), built from
 `bench.report.stats` / `bench.report.diff` frames. Marks (failed repeats, generator-bound,
-short of target) go into every row they concern. The per-panel tables and headlines here are
-the closed model's; `bench.report.load_tables` has the open model's and the engines'.
+short of target) go into every row they concern. The full per-panel tables here are the
+closed model's; `bench.report.load_tables` has the open model's and the engines',
+`bench.report.verdict_tables` the verdict's compact ones.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from bench.plan.axes import LOCUST
-from bench.plan.matrix import CLOSED, NO_CACHE
+from bench.plan.matrix import CLOSED
 from bench.report.diff import Verdict
-from bench.report.stats import GROUP, KEYS, PANEL, REFERENCE, closed, marks, panel_title
+from bench.report.stats import KEYS, PANEL, REFERENCE, closed, marks, panel_title
 from bench.results.table import OK
 
 CI_CAPTION = (
@@ -59,6 +60,24 @@ class Alarm:
 
     text: str
     raised: bool
+
+
+Section = tuple[str, list[Table]]
+
+
+@dataclass(frozen=True)
+class Page:
+    """What report.html and summary.md say, in reading order: the verdict sentences, the
+    baseline's alarm, the compact tables, the environment, the sections always shown, and
+    the full per-cell sections (collapsed in report.html, left out of summary.md)."""
+
+    title: str
+    verdict: list[str]
+    alarm: Alarm | None
+    answer: list[Table]
+    environment: Table
+    sections: list[Section]
+    details: list[Section]
 
 
 def rate(value: float) -> str:
@@ -187,44 +206,16 @@ def _row_class(cell: pd.Series) -> str:
     return "failed" if any(m.startswith("failed") for m in found) else "marked" if found else ""
 
 
-def headlines(cells: pd.DataFrame) -> list[str]:
-    """One sentence per closed-model panel × cache: who is fastest, and by how much; one
-    more when some open-model cell fell short of its target."""
-    lines = []
-    for key, here in closed(cells).groupby(GROUP, sort=False):
-        scenario, users, engine, _, cache = key
-        ranked = here.dropna(subset=["rps_median"]).sort_values("rps_median", ascending=False)
-        if ranked.empty:
-            continue
-        best = ranked.iloc[0]
-        plain = _missing(best["speedup"]) or best["variant"] == REFERENCE
-        speed = "" if plain else f", {best['speedup']:.2f}× {REFERENCE}"
-        flags = f" [{'; '.join(marks(best))}]" if marks(best) else ""
-        among = "reference peers" if cache == NO_CACHE else f"cache={cache}"
-        lines.append(
-            f"{panel_title(scenario, users, engine)} · {among}: {_leader(best)}, "
-            f"{rate(best['rps_median'])} req/s{speed}{flags}"
-        )
-    return lines + _shortfall(cells)
-
-
-def _shortfall(cells: pd.DataFrame) -> list[str]:
+def shortfall(cells: pd.DataFrame) -> list[str]:
+    """One sentence when some open-model cell fell short of its target; [] otherwise."""
     short = cells[cells["load"] != CLOSED]
     short = short[short["rate_short"]]
     if short.empty:
         return []
     names = [cell_name(cell) for _, cell in short.iterrows()]
     more = f" and {len(names) - 6} more" if len(names) > 6 else ""  # the tables list them all
-    text = f"open model: {len(short)} cell(s) short of target (see Open model)"
+    text = f"open model: {len(short)} cell(s) short of target (see Every cell · open model)"
     return [f"{text}: {', '.join(names[:6])}{more}"]
-
-
-def _leader(best: pd.Series) -> str:
-    """Who has the highest median, and how sure that is."""
-    if _missing(best["rank"]):
-        return f"highest median {best['variant']} (no interval, fewer than 2 OK repeats: unranked)"
-    ties = ", ".join(best["indistinct"])
-    return f"fastest {best['variant']}" + (f" (not distinguishable from {ties})" if ties else "")
 
 
 def diff_table(diff: pd.DataFrame, baseline: str, cells: pd.DataFrame) -> Table:

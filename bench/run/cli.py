@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from bench.engines.registry import engine_named
 from bench.plan.axes import ENGINES, LOCUST, SCENARIOS
-from bench.plan.matrix import CLOSED, SWEEP_SHARES, Matrix
+from bench.plan.matrix import CLOSED, EQUAL_SHARE, SWEEP_SHARES, Matrix, equal_load
 from bench.plan.presets import PRESETS
 from bench.results.console import render_console_summary
 from bench.results.table import FAILED, read_results
@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="open model at these fixed targets (requests/s), e.g. 1000,5000",
     )  # fmt: skip
     add(
+        "--equal-load", type=bounded(int, 0, 95), metavar="PCT", default=EQUAL_SHARE,
+        help="per scenario, every server also at one open-model rate: PCT%% of the slowest "
+        f"closed-model maximum (default {EQUAL_SHARE}; 0: none). Latency and CPU per request "
+        "compare like with like there",
+    )  # fmt: skip
+    add(
         "--peers", type=list_of(_choice(list(PEERS), "peer")),
         help="reference servers in the same matrix: nginx,aiohttp,uvicorn "
         "(one that is not installed is skipped)",
@@ -152,6 +158,7 @@ def matrix_from(args: argparse.Namespace) -> Matrix:
     loads: tuple[str, ...] = (CLOSED,) if args.sweep or not args.rate else ()
     loads += tuple(f"{share}%" for share in SWEEP_SHARES) if args.sweep else ()
     loads += tuple(f"{rate}/s" for rate in args.rate or ())
+    loads += (equal_load(args.equal_load),) if args.equal_load and CLOSED in loads else ()
     matrix = dataclasses.replace(
         matrix, engines=tuple(args.engine), loads=loads, peers=tuple(args.peers or ())
     )

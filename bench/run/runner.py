@@ -23,7 +23,16 @@ from typing import Any
 from bench.engines.interface import Engine, EngineError, LoadPlan
 from bench.engines.registry import engine_named
 from bench.measure.costs import CostProbe
-from bench.plan.matrix import CLOSED, Cell, Trial, fixed_rate, is_share, share_of
+from bench.plan.matrix import (
+    CLOSED,
+    Cell,
+    Trial,
+    equal_target,
+    fixed_rate,
+    is_equal,
+    is_share,
+    share_of,
+)
 from bench.results.environment import utc_now
 from bench.results.figures import Costs, Measured
 from bench.results.table import ResultRow, failed_row, measured_row
@@ -61,6 +70,7 @@ class Runner:
         self.settings = settings
         self.out = out
         self.maxima: dict[Cell, float] = {}  # closed cell → its first measured requests/s
+        self.equal_rates: dict[tuple[str, int, str], float] = {}  # panel → its equal load
 
     def run(self, trial: Trial) -> ResultRow:
         """Measure one trial; a failure becomes a row with its reason, never an exception."""
@@ -96,12 +106,26 @@ class Runner:
         """The open model's target (NaN when closed); a share of the cell's maximum."""
         if cell.load == CLOSED:
             return math.nan
+        if is_equal(cell.load):
+            return self._equal_rps(cell)
         if not is_share(cell.load):
             return fixed_rate(cell.load)
         maximum = self.maxima.get(cell.closed)
         if maximum is None or not maximum > 0:
             raise TrialFailed(f"no maximum to take {cell.load} of: the closed-model trial failed")
         return share_of(cell.load) * maximum
+
+    def _equal_rps(self, cell: Cell) -> float:
+        """The equal load of the cell's panel, from the maxima measured so far (the matrix
+        runs every closed cell of a panel before its first equal-load cell)."""
+        if cell.panel not in self.equal_rates:
+            maxima = [rps for c, rps in self.maxima.items() if c.panel == cell.panel and rps > 0]
+            if not maxima:
+                raise TrialFailed(
+                    f"no closed-model maximum in this scenario to take {cell.load} of"
+                )
+            self.equal_rates[cell.panel] = equal_target(cell.load, maxima)
+        return self.equal_rates[cell.panel]
 
     def _measure(self, engine: Engine, plan: LoadPlan) -> tuple[float, Measured, Costs]:
         """Gate, serve and load; the seconds the load ran (the rest is overhead) and figures."""

@@ -9,8 +9,11 @@ the fixture's with the matrix replaced. Figures are random but seeded.
 The made-up server: each cell has a true maximum M; locust's closed model reaches M / 1.25
 (locust is the limit) and estimates M from the server's CPU per request (within ±8%); wrk
 reaches M with the server at 97–100% CPU. An open-model trial achieves its target up to
-the closed-model rate — a share load's target comes from the cell's first closed trial, as
-the runner resolves it — except the trials named in `short`, which achieve 80% of it.
+the closed-model rate — a share load's target comes from the cell's first closed trial, an
+equal load's from the slowest first closed trial of the panel, as the runner resolves them —
+except the trials named in `short`, which achieve 80% of it. `rates` replaces the true
+maxima; `drift` moves every trial of a repeat block by one common factor (a shared
+machine's drift), which the paired comparison of the verdict must cancel.
 """
 
 from __future__ import annotations
@@ -26,7 +29,17 @@ import numpy as np
 import pandas as pd
 
 from bench.plan.axes import LOCUST, WRK
-from bench.plan.matrix import CLOSED, Cell, Matrix, Trial, fixed_rate, is_share, share_of
+from bench.plan.matrix import (
+    CLOSED,
+    Cell,
+    Matrix,
+    Trial,
+    equal_target,
+    fixed_rate,
+    is_equal,
+    is_share,
+    share_of,
+)
 from bench.results.table import (
     OK,
     SCHEMA_VERSION,
@@ -60,6 +73,8 @@ def write_synthetic_run(
     measures: bool = False,
     extra: dict[str, float | str | bool] | None = None,
     seed: int = 1,
+    rates: dict[str, float] | None = None,
+    drift: float = 0.0,
 ) -> Path:
     """Write results.csv, run.json and raw/*/locust_stats_history.csv; return `directory`.
 
@@ -70,7 +85,7 @@ def write_synthetic_run(
         tuple(variants), tuple(caches), tuple(scenarios), tuple(users), repeats,
         engines=tuple(engines), loads=tuple(loads), peers=tuple(peers),
     )  # fmt: skip
-    made = _Server(np.random.default_rng(seed), measures)
+    made = _Server(np.random.default_rng(seed), measures, BASE_RATE | (rates or {}), drift)
     rows = [made.row(trial, trial.label in short) for trial in matrix.trials()]
     directory.mkdir(parents=True, exist_ok=True)
     for trial in matrix.trials():
@@ -101,44 +116,57 @@ def _write_run_json(directory: Path, matrix: Matrix) -> None:
 class _Server:
     """The made-up server's figures, trial by trial (in the runner's order)."""
 
-    def __init__(self, rng: np.random.Generator, measures: bool) -> None:
+    def __init__(
+        self, rng: np.random.Generator, measures: bool, rates: dict[str, float], drift: float
+    ) -> None:
         self.rng = rng
         self.measures = measures
+        self.rates = rates
+        self.drift = drift
+        self.blocks: dict[int, float] = {}  # repeat → its common drift factor
         self.first_closed: dict[Cell, float] = {}  # what a share load is a share of
 
     def true_max(self, cell: Cell) -> float:
-        rate = BASE_RATE.get(cell.variant, 3000.0) * (0.7 if cell.cache == "off" else 1.0)
+        rate = self.rates.get(cell.variant, 3000.0) * (0.7 if cell.cache == "off" else 1.0)
         return rate * (1 + cell.users / 100)
 
+    def _block(self, repeat: int) -> float:
+        if not self.drift:
+            return 1.0  # draws nothing: runs without drift keep their figures
+        if repeat not in self.blocks:
+            self.blocks[repeat] = self.rng.uniform(1 - self.drift, 1 + self.drift)
+        return self.blocks[repeat]
+
     def row(self, trial: Trial, short: bool) -> ResultRow:
-        cell = trial.cell
-        top = self.true_max(cell) * (1 if cell.engine == WRK else 1 / LOCUST_CEILING)
+        cell, block = trial.cell, self._block(trial.repeat)
+        top = self.true_max(cell) * block * (1 if cell.engine == WRK else 1 / LOCUST_CEILING)
         if cell.load == CLOSED:
             rate, target = top * self.rng.uniform(0.95, 1.05), math.nan
             self.first_closed.setdefault(cell, rate)
             p50 = cell.users * 1000 / rate
         else:
-            reference = self.first_closed.get(cell.closed, top)
-            target = (
-                share_of(cell.load) * reference if is_share(cell.load) else fixed_rate(cell.load)
-            )
+            target = self._target(cell, top)
             rate = 0.8 * target if short else min(target, top) * self.rng.uniform(0.99, 1.0)
             busy = min(rate / top, 0.97)
             p50 = 0.2 + 1000 / self.true_max(cell) / (1 - busy)
         p50 *= self.rng.uniform(0.9, 1.1)
-        return _row(trial, rate, target, p50, self._costs(cell, rate) if self.measures else {})
+        costs = self._costs(cell, rate, block) if self.measures else {}
+        return _row(trial, rate, target, p50, costs)
 
     def _target(self, cell: Cell, top: float) -> float:
+        if is_equal(cell.load):
+            here = [rate for c, rate in self.first_closed.items() if c.panel == cell.panel]
+            return equal_target(cell.load, here or [top])
         if not is_share(cell.load):
             return fixed_rate(cell.load)
         return share_of(cell.load) * self.first_closed.get(cell.closed, top)
 
-    def _costs(self, cell: Cell, rate: float) -> dict[str, float]:
+    def _costs(self, cell: Cell, rate: float, block: float) -> dict[str, float]:
         """The schema-2 measures: HDR latency is filled by `_row`; these are the server's."""
         if cell.engine == WRK and cell.load == CLOSED:
             capacity = rate / self.rng.uniform(0.97, 1.0)
         else:
-            capacity = self.true_max(cell) * self.rng.uniform(0.92, 1.08)
+            capacity = self.true_max(cell) * block * self.rng.uniform(0.92, 1.08)
         return {
             "server_cpu_share": min(rate / capacity, 1.0), "cpu_us_per_request": 1e6 / capacity,
             "capacity_rps": capacity, "rss_mb": 30.0, "server_fds": 20.0, "server_threads": 3.0,

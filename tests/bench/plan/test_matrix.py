@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from bench.plan.matrix import CLOSED, NO_CACHE, Cell, Matrix, fixed_rate, is_share, share_of
+from bench.plan.matrix import (
+    CLOSED,
+    NO_CACHE,
+    Cell,
+    Matrix,
+    equal_load,
+    equal_target,
+    fixed_rate,
+    is_equal,
+    is_share,
+    share_of,
+)
 
 SWEEP = (CLOSED, "10%", "50%")
 
@@ -49,3 +60,30 @@ def test_wrk_runs_only_simple_gets_under_the_closed_model() -> None:
     skipped = matrix.skipped()
     assert any("mixed" in line for line in skipped)
     assert any("open model" in line for line in skipped)
+
+
+def test_equal_loads_run_after_every_closed_cell_of_their_scenario() -> None:
+    loads = (CLOSED, "50%", equal_load())
+    matrix = Matrix(("blog", "uvloop"), ("on", "off"), ("small", "close"), (10,), 2, loads=loads)
+    first_repeat = [trial.cell for trial in matrix.trials() if trial.repeat == 1]
+    for index, cell in enumerate(first_repeat):
+        if is_equal(cell.load):
+            closed_here = {c for c in matrix.cells() if c.panel == cell.panel and c.load == CLOSED}
+            assert closed_here <= set(first_repeat[:index]), cell
+    assert [cell.scenario for cell in first_repeat[:12]] == ["small"] * 12  # scenario-major
+    assert len(matrix.cells()) == 2 * 2 * 2 * len(loads)
+    assert Cell("uvloop", "on", "small", 50, load="equal50%").label == (
+        "uvloop-on-small-u50-equal50pct"
+    )
+    assert is_equal("equal50%")
+    assert not is_share("equal50%")
+    assert share_of("equal50%") == 0.5
+
+
+def test_the_equal_rate_is_below_every_maximum_and_rounded_down() -> None:
+    maxima = [1798.2, 3454.8, 7167.6]
+    assert equal_target("equal50%", maxima) == 890  # 899.1 down to two significant digits
+    assert equal_target("equal50%", [12_345.0]) == 6100
+    assert equal_target("equal25%", [30.0]) == 7.5  # below 10: not rounded
+    for share in (10, 50, 90):
+        assert equal_target(f"equal{share}%", maxima) <= share / 100 * min(maxima)

@@ -16,7 +16,7 @@ from bench.report import build_report
 from bench.report.diff import Verdict, compare
 from bench.results.table import read_results
 from bench.run.cli import main
-from tests.bench.report.test_report import md_tables, row_of
+from tests.bench.report.test_report import html_tables, md_tables, row_of
 from tests.bench.synthetic_run import write_synthetic_run
 
 SAMPLE = Path(__file__).resolve().parents[3] / "reports" / "sample"  # a real schema-2 run
@@ -38,7 +38,7 @@ def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def mixed_tables(mixed_run: Path) -> dict[str, list[dict[str, str]]]:
-    return md_tables((mixed_run / "summary.md").read_text())
+    return html_tables((mixed_run / "report.html").read_text())
 
 
 def test_open_table_shows_target_achieved_and_the_short_mark_of_exactly_the_short_cell(
@@ -65,7 +65,10 @@ def test_open_table_shows_target_achieved_and_the_short_mark_of_exactly_the_shor
     assert html.count('<tr class="marked">') == 1
     assert '<tr class="marked"><td>uvloop</td><td>on</td><td>50%</td>' in html
     summary = (mixed_run / "summary.md").read_text()
-    assert "open model: 1 cell(s) short of target (see Open model): uvloop cache=on" in summary
+    assert (
+        "open model: 1 cell(s) short of target (see Every cell · open model): uvloop cache=on"
+        in summary
+    )
     assert "no readable locust history" not in summary  # open trials' raw/ names: Cell.label
 
 
@@ -81,7 +84,13 @@ def test_open_cells_are_not_in_the_closed_model_tables_and_peers_stand_beside_ou
         assert row["req/s"] == f"{trials['requests_per_s'].median():,.0f}"
     peer = row_of(mixed_tables, "small · 50 users", variant="nginx")
     assert (peer["cache"], peer["speed-up vs blog"]) == ("n/a", "n/a")
-    assert "fastest nginx" in (mixed_run / "summary.md").read_text()  # "reference peers" line
+    summary = (mixed_run / "summary.md").read_text()  # the peer is ranked beside ours
+    assert (
+        "- small · 50 users · cache=off — by requests/s (the server set the pace): nginx first"
+        in summary
+    )
+    verdict = md_tables(summary)["small · 50 users · cache=on — ranked by requests/s"]
+    assert [row["variant"] for row in verdict] == ["nginx (peer)", "uvloop", "blog"]
 
 
 def test_the_load_sweep_chart_is_drawn_only_when_the_run_has_open_cells(
@@ -133,7 +142,7 @@ def engines_run(tmp_path: Path) -> Path:
 
 def test_the_agreement_table_computes_the_ratio_and_the_verdict(engines_run: Path) -> None:
     files = build_report(engines_run)
-    tables = md_tables(files.markdown.read_text())  # summary.md has the table too
+    tables = html_tables(files.html.read_text())
     expected = {
         "blog": ("46,000", "1.15×", "agree (within 15%)", "99%", "46,500", "—"),
         "asyncio": (
@@ -175,7 +184,7 @@ def test_the_schema_2_sample_still_renders(tmp_path: Path) -> None:
     copy = Path(shutil.copytree(SAMPLE, tmp_path / "sample"))
     assert set(pd.read_csv(copy / "results.csv")["schema_version"]) == {2}
     assert main(["report", str(copy)]) == 0
-    tables = md_tables((copy / "summary.md").read_text())
+    tables = html_tables((copy / "report.html").read_text())
     for scenario in ("small", "close", "mixed"):
         assert len(tables[f"{scenario} · 50 users"]) == 8
     assert not any(title.startswith("Open model") for title in tables)

@@ -20,13 +20,14 @@ from pathlib import Path
 import psutil
 import pytest
 
+from bench.plan.matrix import CLOSED, equal_target
 from bench.results.table import CSV_NAME, FAILED, OK, PARQUET_NAME, SCHEMA_VERSION, read_results
 from bench.targets.process import PinnedProcess
 from tests.bench.run.test_runner import Descendants
 from tests.conftest import PROJECT
 
 RUN_LIMIT_S = 90.0  # any one `python -m bench run` here; a hung run is killed, not waited for
-TINY = ["--users", "2", "--repeat", "1"]
+TINY = ["--users", "2", "--repeat", "1", "--equal-load", "0"]
 
 
 def run_bench(args: Sequence[str], limit: float = RUN_LIMIT_S) -> subprocess.CompletedProcess[str]:
@@ -104,9 +105,11 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
         assert (raw / name).is_file(), name
 
     results = read_results(directory)
-    assert len(results) == 1
-    row = results.iloc[0]
-    assert row["status"] == OK, row["reason"]
+    assert list(results["load"]) == [CLOSED, "equal50%"]  # the equal load follows by default
+    assert (results["status"] == OK).all(), list(results["reason"])
+    row, equal = results.iloc[0], results.iloc[1]
+    assert equal["target_rps"] == equal_target("equal50%", [row["requests_per_s"]])
+    assert 0 < equal["target_rps"] <= row["requests_per_s"] / 2
     assert row["schema_version"] == SCHEMA_VERSION
     assert (row["variant"], row["cache"], row["scenario"], row["users"]) == (
         "asyncio", "on", "small", 5,
@@ -120,7 +123,7 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert row["p50_ms"] <= row["p99_ms"] <= locust_bucket(row["max_ms"])
     assert row["requests"] == aggregated_request_count(raw / "locust_stats.csv")
 
-    assert "[1/1]" in done.stdout
+    assert "[2/2]" in done.stdout
     assert re.search(r"[\d,]+ req/s", done.stdout), done.stdout
     assert re.search(r"req/s \(median\).*trials ok", done.stdout), done.stdout
     summary_row = r"small\s+5\s+locust\s+closed\s+asyncio\s+on\s+[\d,]+\s+—\s+\S+\s+0\s+"
@@ -162,6 +165,7 @@ def test_two_workers_give_one_merged_row(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     args = ["run", "--variants", "asyncio", "--cache", "on", "--scenarios", "small", *TINY]
     args += ["--users", "4", "--duration", "6", "--warmup", "1", "--load-workers", "2"]
+    args += ["--equal-load", "50"]  # TINY turns it off; the merged equal-load row is checked too
     with Descendants() as children:
         done = run_bench([*args, "--out", str(out)])
     assert done.returncode == 0, done.stdout + done.stderr
@@ -172,9 +176,11 @@ def test_two_workers_give_one_merged_row(tmp_path: Path) -> None:
 
     directory = run_directory(out)
     results = read_results(directory)
-    assert len(results) == 1
-    row = results.iloc[0]
-    assert row["status"] == OK, row["reason"]
+    assert list(results["load"]) == [CLOSED, "equal50%"]  # the equal load follows by default
+    assert (results["status"] == OK).all(), list(results["reason"])
+    row, equal = results.iloc[0], results.iloc[1]
+    assert equal["target_rps"] == equal_target("equal50%", [row["requests_per_s"]])
+    assert 0 < equal["target_rps"] <= row["requests_per_s"] / 2
     assert row["load_workers"] == 2
     assert row["requests"] > 0
     assert row["window_s"] > 0
@@ -194,6 +200,7 @@ BAD_OPTIONS = {
     "unknown-engine": ["--engine", "ab"],
     "unknown-peer": ["--peers", "nginx,apache"],
     "zero-rate": ["--rate", "0"],
+    "equal-load-over-95": ["--equal-load", "200"],
     "peers-with-host": ["--peers", "aiohttp", "--host", "http://127.0.0.1:9"],
     "wrk-cannot-run-any": ["--engine", "wrk", "--scenarios", "mixed"],
 }
