@@ -134,7 +134,8 @@ class RequestParser:
             _require_host(headers)
         request = Request(method.decode("ascii"), target.decode("ascii"), version, headers,
                           _keep_alive(version, headers))  # fmt: skip
-        self._start_body(request)
+        if "content-length" in headers or "transfer-encoding" in headers:
+            self._start_body(request)  # a GET has no body: skip the framing checks
         return request
 
     def _consume(self, length: int) -> None:
@@ -346,7 +347,7 @@ def _decode_fields(fields: bytes) -> dict[str, str]:
     headers: dict[str, str] = {}
     if not fields:
         return headers
-    for line in fields.decode("latin-1").split("\r\n")[:-1]:
+    for line in fields[:-2].decode("latin-1").split("\r\n"):
         name, _, value = line.partition(":")
         name = name.lower()
         value = value.strip(" \t")
