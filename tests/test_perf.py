@@ -194,7 +194,7 @@ def test_errors_and_verdicts_reach_the_printed_tables() -> None:
     # asyncio: 22929.19 / 28156.88 = 0.81 of nginx < 0.9; blog: 28156.88 / 2273.90 >= 3
     ratio, target, outcome = keepalive_assessment(report, report.keepalive[1])
     assert ratio == pytest.approx(0.8143, abs=1e-4)
-    assert (target, outcome) == (0.9, "MISS")
+    assert (target, outcome) == (0.9, "INVALID")  # its run got 46,029 non-2xx responses
     assert close_assessment(report, report.close[1])[2] == "PASS"
     assert to_json(report)["keepalive"][1]["wrk"]["errors"] == 46029
 
@@ -217,3 +217,12 @@ def test_variants_are_compared_with_the_ceiling_on_their_own_loop() -> None:
     report = Report(machine={}, versions={}, settings=SETTINGS, keepalive=rows)
     assert "ceiling-uvloop" in render(report)
     assert to_json(report)["keepalive"][2]["ratios"][1]["reference"] == "ceiling-uvloop"
+
+
+def test_a_rate_of_error_responses_meets_no_target() -> None:
+    ok, non_2xx = (
+        parse_wrk(fixture("wrk_latency.txt")),
+        parse_wrk(fixture("wrk_latency_non2xx.txt")),
+    )
+    rows = [LoadRow("nginx", ok), LoadRow("threaded", non_2xx)]
+    assert keepalive_assessment(Report({}, {}, SETTINGS, keepalive=rows), rows[1])[2] == "INVALID"

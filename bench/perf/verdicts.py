@@ -25,7 +25,7 @@ IDLE_CONNECTIONS = 1000
 IDLE_LIMIT_MB = 30.0
 IDLE_TARGETED = frozenset({"asyncio", "uvloop"})
 
-PASS, MISS, NONE = "PASS", "MISS", "—"
+PASS, MISS, NONE, INVALID = "PASS", "MISS", "—", "INVALID"
 
 
 def verdict(value: float | None, target: float | None, *, at_most: bool = False) -> str:
@@ -145,13 +145,16 @@ def assess(rows: list[LoadRow], row: LoadRow, comparison: Comparison) -> Assesse
     """(ratio to the comparison's reference, target, verdict) for one row."""
     value = ratio(row, rate_of(rows, comparison.reference_of(row.server)))
     target = comparison.targets.get(row.server)
+    if target is not None and row.result is not None and row.result.non_2xx_3xx:
+        return value, target, INVALID  # a rate of error responses meets no target
     return value, target, verdict(value, target)
 
 
 def overall(outcomes: list[str]) -> str:
-    """MISS if any target was missed, PASS if one was met and none missed, else '—'."""
-    if MISS in outcomes:
-        return MISS
+    """INVALID or MISS if any row's target was, PASS if one was met and none missed, else '—'."""
+    for worst in (INVALID, MISS):
+        if worst in outcomes:
+            return worst
     return PASS if PASS in outcomes else NONE
 
 
