@@ -46,7 +46,7 @@ FULL = Decision(Outcome.FULL)
 def evaluate(request: Request, entry: FileEntry) -> Decision:
     """Apply the preconditions in RFC 9110 §13.2.2's order, then Range."""
     headers = request.headers
-    if not headers.keys() & _INTERESTING:
+    if _INTERESTING.isdisjoint(headers):
         return FULL  # the common case: a plain GET
     failed = _precondition_failure(headers, entry)
     if failed is not None:

@@ -26,6 +26,14 @@ _IS_TOKEN = re.compile(_TOKEN).fullmatch
 _FIELD_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 _HEAD_END_LF = re.compile(rb"\r?\n\r?\n")
+# RFC 9112 §2.1: HTTP-message = start-line CRLF *( field-line CRLF ) CRLF, with CRLF line
+# endings only and each field-line as in §5 (name token, ":", value without controls). One
+# C-level match validates a whole common head at once; anything else (bare LFs, leading
+# empty lines, an error to name precisely) takes the line-by-line path below.
+_FIELD_LINE = _TOKEN + rb":[^\x00-\x08\x0a-\x1f\x7f]*+\r\n"
+_CRLF_HEAD = re.compile(
+    rb"(" + _TOKEN + rb") ([\x21-\x7e]++) HTTP/1\.([0-9])\r\n((?:" + _FIELD_LINE + rb")*+)\r\n"
+).fullmatch
 _NOT_REQUEST_LINE = re.compile(rb"[^\x20-\x7e]")  # a byte no request-line may contain
 
 
@@ -70,7 +78,7 @@ class RequestParser:
     """
 
     def __init__(self, max_body: int = MAX_BODY_BYTES) -> None:
-        self._buffer = bytearray()
+        self._buffer: bytes | bytearray = b""  # bytes while it holds one feed() untouched
         self._state = _State.HEAD
         self._scanned = 0  # bytes of the buffer already searched for the end of the head
         self._remaining = 0  # body bytes (or chunk bytes) still to discard
@@ -79,6 +87,11 @@ class RequestParser:
 
     def feed(self, data: bytes) -> None:
         """Append bytes as they arrive from the peer."""
+        if not self._buffer:
+            self._buffer = bytes(data)  # no copy: a request usually arrives in one piece
+            return
+        if not isinstance(self._buffer, bytearray):
+            self._buffer = bytearray(self._buffer)
         self._buffer += data
 
     @property
@@ -90,18 +103,57 @@ class RequestParser:
         """The next complete request, or None until more bytes arrive; raises ProtocolError."""
         if self._state is _State.BROKEN:
             raise ProtocolError(400, "connection already failed")
+        if self._state is _State.HEAD and not self._buffer:
+            return None  # nothing buffered: the common answer after a response
         try:
             if self._state is not _State.HEAD and not self._discard_body():
                 return None
-            return self._next_head()
+            return self._crlf_head() or self._next_head()
         except ProtocolError:
             self._state = _State.BROKEN
             raise
 
     # -- the head --------------------------------------------------------------------
 
-    def _next_head(self) -> Request | None:
+    def _crlf_head(self) -> Request | None:
+        """The common head (CRLF only, within limits), parsed where it lies; else None."""
         buffer = self._buffer
+        end = buffer.find(b"\r\n\r\n", max(0, self._scanned - 3)) + 4
+        if end < 4 or end > MAX_HEAD_BYTES:
+            return None
+        match = _CRLF_HEAD(buffer, 0, end)
+        if match is None or match.start(4) - 2 > MAX_REQUEST_LINE:
+            return None
+        method, target, minor, fields = match.groups()
+        if fields.count(b"\n") > MAX_HEADER_FIELDS:
+            return None
+        self._consume(end)
+        version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"  # RFC 9110 §6.2, as below
+        headers = _decode_fields(fields)
+        if version == "HTTP/1.1":
+            _require_host(headers)
+        request = Request(method.decode("ascii"), target.decode("ascii"), version, headers,
+                          _keep_alive(version, headers))  # fmt: skip
+        if "content-length" in headers or "transfer-encoding" in headers:
+            self._start_body(request)  # a GET has no body: skip the framing checks
+        return request
+
+    def _consume(self, length: int) -> None:
+        """Drop the first `length` bytes; a buffer consumed whole is simply replaced."""
+        self._scanned = 0
+        if length == len(self._buffer):
+            self._buffer = b""
+        else:
+            del self._mutable()[:length]
+
+    def _mutable(self) -> bytearray:
+        """The buffer as a bytearray, for the paths that trim it in place."""
+        if not isinstance(self._buffer, bytearray):
+            self._buffer = bytearray(self._buffer)
+        return self._buffer
+
+    def _next_head(self) -> Request | None:
+        buffer = self._mutable()
         if buffer and buffer[0] in b"\r\n":
             # RFC 9112 §2.2: ignore empty lines received before a request-line.
             blank = len(buffer) - len(buffer.lstrip(b"\r\n"))
@@ -129,7 +181,7 @@ class RequestParser:
         Also taken when a CRLF CRLF was found after a bare LF: an earlier bare-LF head end
         may precede it, and the head's lines must be split on both kinds of line ending.
         """
-        buffer = self._buffer
+        buffer = self._mutable()
         match = _HEAD_END_LF.search(buffer, start)
         if match is None:
             self._scanned = len(buffer)
@@ -185,7 +237,7 @@ class RequestParser:
 
     def _discard_counted(self) -> bool:
         taken = min(self._remaining, len(self._buffer))
-        del self._buffer[:taken]
+        del self._mutable()[:taken]
         self._remaining -= taken
         if self._remaining:
             return False
@@ -212,11 +264,11 @@ class RequestParser:
         if end < 0:
             return None
         line = bytes(self._buffer[:end]).removesuffix(b"\r")
-        del self._buffer[: end + 1]
+        del self._mutable()[: end + 1]
         return line
 
 
-def _check_incomplete_head(buffer: bytearray) -> None:
+def _check_incomplete_head(buffer: bytes | bytearray) -> None:
     """Refuse a head that is still incomplete but already over a limit, or already invalid.
 
     Sizes are never measured larger than `_parse_head` measures the complete head, and in
@@ -233,7 +285,7 @@ def _check_incomplete_head(buffer: bytearray) -> None:
         raise ProtocolError(400, "malformed request line")
 
 
-def _first_line_length(buffer: bytearray) -> int:
+def _first_line_length(buffer: bytes | bytearray) -> int:
     """Length of the buffer's first line without its line ending, complete or not yet."""
     end = buffer.find(b"\n")
     if end < 0:
@@ -284,6 +336,21 @@ def _parse_fields(lines: list[bytes]) -> dict[str, str]:
             raise ProtocolError(400, "malformed header field")
         name = raw_name.decode("ascii").lower()
         value = raw_value.strip(b" \t").decode("latin-1")
+        if name in headers:
+            value = _combine(name, headers[name], value)
+        headers[name] = value
+    return headers
+
+
+def _decode_fields(fields: bytes) -> dict[str, str]:
+    """Field lines already validated by `_CRLF_HEAD`: decoded in one call, split, trimmed."""
+    headers: dict[str, str] = {}
+    if not fields:
+        return headers
+    for line in fields[:-2].decode("latin-1").split("\r\n"):
+        name, _, value = line.partition(":")
+        name = name.lower()
+        value = value.strip(" \t")
         if name in headers:
             value = _combine(name, headers[name], value)
         headers[name] = value

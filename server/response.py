@@ -20,6 +20,8 @@ SERVER_NAME = b"staticbench"
 CLOSE = b"Connection: close\r\n"
 KEEP_ALIVE = b"Connection: keep-alive\r\n"  # only HTTP/1.0 clients need to be told
 PERSIST = b""  # HTTP/1.1 persists by default: say nothing
+# The connection line and the blank line that ends every head, in one piece.
+_HEAD_ENDS = {line: line + b"\r\n" for line in (CLOSE, KEEP_ALIVE, PERSIST)}
 
 # RFC 9110 renamed a few reason phrases that Python 3.11's HTTPStatus still spells the old way.
 _RFC9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable"}
@@ -71,15 +73,17 @@ class Response(NamedTuple):
 
     def head(self) -> bytes:
         """The status line and header section, ending with the blank line."""
-        return b"".join(
-            (_STATUS_LINES[self.status], _date_and_server(), self.headers, self.connection, b"\r\n")
-        )
+        return b"".join(self.pieces()[:-1])
+
+    def pieces(self) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+        """Head and in-memory body as ready pieces for `writelines`: the body is not copied."""
+        body = self.body if self.send_body and isinstance(self.body, bytes) else b""
+        return (_STATUS_LINES[self.status], DATE_LINE.current(), self.headers,
+                _HEAD_ENDS[self.connection], body)  # fmt: skip
 
     def payload(self) -> bytes:
         """Head and in-memory body in one buffer, so a small response is one send."""
-        if self.send_body and isinstance(self.body, bytes):
-            return self.head() + self.body
-        return self.head()
+        return b"".join(self.pieces())
 
     def streamed_span(self) -> FileSpan | None:
         """The file span to send after `head()`, when the body is streamed."""
@@ -108,16 +112,39 @@ def text_response(
 
 # -- dates (RFC 9110 §5.6.7) -------------------------------------------------------------
 
-_date_cache: tuple[int, bytes] = (0, b"")
+
+class DateLine:
+    """The `Server` and `Date` lines every response carries, rendered once a second.
+
+    An event-loop shell calls `tick()` once a second (as uvicorn does), and then a response
+    reads the ready bytes without a clock read. Until something ticks (the threaded shell,
+    tests), `current()` checks the clock itself.
+    """
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.line = b""
+        self.ticking = False
+
+    def current(self) -> bytes:
+        """The lines for now (at most one tick old when a shell ticks)."""
+        if not self.ticking:
+            now = int(time.time())
+            if now != self.second:
+                self._render(now)
+        return self.line
+
+    def tick(self) -> None:
+        """Re-render for the current second; from now on the caller keeps the lines fresh."""
+        self.ticking = True
+        self._render(int(time.time()))
+
+    def _render(self, now: int) -> None:
+        self.second = now
+        self.line = b"Server: %s\r\nDate: %s\r\n" % (SERVER_NAME, http_date(now).encode())
 
 
-def _date_and_server() -> bytes:
-    """`Date` and `Server` lines; the date is re-rendered at most once a second."""
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, b"Server: %s\r\nDate: %s\r\n" % (SERVER_NAME, http_date(now).encode()))
-    return _date_cache[1]
+DATE_LINE = DateLine()
 
 
 def http_date(timestamp: float) -> str:

@@ -18,7 +18,15 @@ import pytest
 from bench.engines.wrk.command import WrkError, find_wrk, parse_wrk, wrk_command
 from bench.engines.wrk.engine import run_wrk
 from bench.perf.render import render, table
-from bench.perf.verdicts import LoadRow, Report, close_assessment, keepalive_assessment, to_json
+from bench.perf.verdicts import (
+    VS_CEILING,
+    LoadRow,
+    Report,
+    assess,
+    close_assessment,
+    keepalive_assessment,
+    to_json,
+)
 from bench.targets.nginx import NginxServer, find_nginx, nginx_config
 from bench.targets.process import PinnedProcess, free_port
 
@@ -192,10 +200,10 @@ def test_errors_and_verdicts_reach_the_printed_tables() -> None:
     assert "non-2xx/3xx 46029" in text
     assert "read 7050" in text
     assert "50%" in text  # how busy asyncio's core was
-    # asyncio: 22929.19 / 28156.88 = 0.81 of nginx >= 0.5; blog: 28156.88 / 2273.90 >= 3
+    # asyncio: 22929.19 / 28156.88 = 0.81 of nginx < 0.9; blog: 28156.88 / 2273.90 >= 3
     ratio, target, outcome = keepalive_assessment(report, report.keepalive[1])
     assert ratio == pytest.approx(0.8143, abs=1e-4)
-    assert (target, outcome) == (0.5, "PASS")
+    assert (target, outcome) == (0.9, "INVALID")  # its run got 46,029 non-2xx responses
     assert close_assessment(report, report.close[1])[2] == "PASS"
     assert to_json(report)["keepalive"][1]["wrk"]["errors"] == 46029
 
@@ -203,3 +211,27 @@ def test_errors_and_verdicts_reach_the_printed_tables() -> None:
 def test_table_aligns_columns() -> None:
     lines = table(["server", "req/s"], [["nginx", "1"], ["uvloop", "12,345"]]).splitlines()
     assert lines == ["server   req/s", "------  ------", "nginx        1", "uvloop  12,345"]
+
+
+def test_variants_are_compared_with_the_ceiling_on_their_own_loop() -> None:
+    slow = parse_wrk(fixture("wrk_latency_errors.txt"))
+    fast = parse_wrk(fixture("wrk_latency.txt"))
+    names = ["ceiling-asyncio", "ceiling-uvloop", "uvloop", "asyncio", "threaded"]
+    rows = [LoadRow(name, fast if name == "ceiling-uvloop" else slow) for name in names]
+    assert assess(rows, rows[2], VS_CEILING)[0] == pytest.approx(
+        slow.requests_per_s / fast.requests_per_s
+    )
+    assert assess(rows, rows[3], VS_CEILING)[:2] == (pytest.approx(1.0), 0.5)
+    assert assess(rows, rows[4], VS_CEILING) == (None, None, "—")  # no loop, no ceiling
+    report = Report(machine={}, versions={}, settings=SETTINGS, keepalive=rows)
+    assert "ceiling-uvloop" in render(report)
+    assert to_json(report)["keepalive"][2]["ratios"][1]["reference"] == "ceiling-uvloop"
+
+
+def test_a_rate_of_error_responses_meets_no_target() -> None:
+    ok, non_2xx = (
+        parse_wrk(fixture("wrk_latency.txt")),
+        parse_wrk(fixture("wrk_latency_non2xx.txt")),
+    )
+    rows = [LoadRow("nginx", ok), LoadRow("threaded", non_2xx)]
+    assert keepalive_assessment(Report({}, {}, SETTINGS, keepalive=rows), rows[1])[2] == "INVALID"

@@ -30,7 +30,7 @@ from bench.perf.render import render
 from bench.perf.verdicts import IDLE_CONNECTIONS, LoadRow, Report, to_json
 from bench.results.environment import MISSING, machine_info, versions
 from bench.targets.nginx import NginxServer, find_nginx, nginx_version
-from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess
+from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess, free_port
 from bench.targets.start import original_server
 from server.cli_types import OneLineErrors, bounded
 from server.variants import VARIANTS, available_variants
@@ -38,6 +38,7 @@ from server.variants import VARIANTS, available_variants
 PROJECT = Path(__file__).resolve().parents[2]
 STATIC = PROJECT / "static"
 PAGE = "/index.html"
+LARGE_PAGE = "/generated/1m.bin"
 WARMUP_SECONDS = 1
 CLOSE = ("Connection: close",)
 
@@ -125,7 +126,8 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     """An empty report carrying machine, versions and settings."""
     settings: dict[str, Any] = {"duration": options.duration, "connections": options.connections,
                                 "server_cpus": options.server_cpus, "load_cpus": options.load_cpus,
-                                "warmup": WARMUP_SECONDS, "page": PAGE}  # fmt: skip
+                                "warmup": WARMUP_SECONDS, "page": PAGE,
+                                "large_page": LARGE_PAGE}  # fmt: skip
     tools = {
         "nginx": nginx_version(nginx) if nginx else MISSING,
         "wrk": wrk_version(wrk) if wrk else MISSING,
@@ -145,10 +147,20 @@ def original(cpus: list[int] | None) -> PinnedProcess:
     return original_server(STATIC, tuple(cpus) if cpus else None, PROJECT)
 
 
-def load(wrk: str, options: Options, server: Running, name: str, close: bool) -> LoadRow:
+def ceiling(loop: str, cpus: list[int] | None) -> PinnedProcess:
+    """The ceiling sketch (not a variant: prebuilt bytes, no parsing) on `loop`."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.perf.ceiling", "--port", str(port), "--loop", loop,
+            "--root", str(STATIC)]  # fmt: skip
+    return PinnedProcess(argv, port, cpus=cpus, cwd=str(PROJECT))
+
+
+def load(
+    wrk: str, options: Options, server: Running, name: str, close: bool, page: str = PAGE
+) -> LoadRow:
     """Warm up (not counted), then one measured wrk run, noting how busy both cores were."""
     cpus = options.load_cpus
-    measure = partial(run_wrk, wrk, server.url + PAGE, connections=options.connections,
+    measure = partial(run_wrk, wrk, server.url + page, connections=options.connections,
                       headers=CLOSE if close else (), cpus=cpus)  # fmt: skip
     try:
         measure(duration=WARMUP_SECONDS)
@@ -188,35 +200,47 @@ def run(options: Options, report: Report, wrk: str | None, nginx: str | None) ->
     """Every measurement the tools and variants here allow, in one pass."""
     here = set(available_variants())
     report.notes += skipped(options, wrk, nginx, here)
-    variants = [name for name in options.variants if name in here]
-    cpus, rows = options.server_cpus, report.keepalive
-    if wrk and nginx:
-        with serving("nginx", partial(NginxServer, nginx, STATIC, cpus=cpus), rows) as server:
-            if server:
-                rows.append(load(wrk, options, server, "nginx", close=False))
-    for name in variants:
-        with serving(name, partial(ours, name, cpus), rows) as server:
-            if server and wrk:
-                rows.append(load(wrk, options, server, name, close=False))
-            if server:
-                no_load = "" if wrk else "RSS without a load run (no wrk)"
-                report.memory.append(measure_memory(server.pid, server.url, name, no_load))
     if wrk:
-        close_rows(options, report, wrk, nginx, "blog" in variants)
+        for name, start in references(options, nginx, "uvloop" in here):
+            with serving(name, start, report.keepalive) as server:
+                if server:
+                    all_loads(wrk, options, report, server, name)
+    for name in [name for name in options.variants if name in here]:
+        with serving(name, partial(ours, name, options.server_cpus), report.keepalive) as server:
+            if server:
+                measure_variant(options, report, wrk, server, name)
+    if wrk:
+        with serving("original", partial(original, options.server_cpus), report.close) as server:
+            if server:
+                report.close.append(load(wrk, options, server, "original", close=True))
 
 
-def close_rows(options: Options, report: Report, wrk: str, nginx: str | None, blog: bool) -> None:
-    """Connection: close on every request: the original design, our blog, nginx."""
-    cpus, rows = options.server_cpus, report.close
-    starters: list[tuple[str, Starter]] = [("original", partial(original, cpus))]
-    if blog:
-        starters.append(("blog", partial(ours, "blog", cpus)))
+def references(options: Options, nginx: str | None, uvloop: bool) -> list[tuple[str, Starter]]:
+    """What every variant is compared with: nginx and the ceiling sketch on each loop."""
+    cpus = options.server_cpus
+    starters: list[tuple[str, Starter]] = []
     if nginx:
         starters.append(("nginx", partial(NginxServer, nginx, STATIC, cpus=cpus)))
-    for name, start in starters:
-        with serving(name, start, rows) as server:
-            if server:
-                rows.append(load(wrk, options, server, name, close=True))
+    for loop in ["asyncio", "uvloop"] if uvloop else ["asyncio"]:
+        starters.append((f"ceiling-{loop}", partial(ceiling, loop, cpus)))
+    return starters
+
+
+def measure_variant(
+    options: Options, report: Report, wrk: str | None, server: Running, name: str
+) -> None:
+    """Every load wrk can run against one variant, then its memory."""
+    if wrk:
+        all_loads(wrk, options, report, server, name)
+    no_load = "" if wrk else "RSS without a load run (no wrk)"
+    report.memory.append(measure_memory(server.pid, server.url, name, no_load))
+
+
+def all_loads(wrk: str, options: Options, report: Report, server: Running, name: str) -> None:
+    """Keep-alive, Connection: close and the 1 MiB file against one started server."""
+    report.keepalive.append(load(wrk, options, server, name, close=False))
+    report.close.append(load(wrk, options, server, name, close=True))
+    report.large.append(load(wrk, options, server, name, close=False, page=LARGE_PAGE))
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

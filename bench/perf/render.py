@@ -9,20 +9,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.perf.verdicts import (
+    CLOSE_COMPARISONS,
     CLOSE_TARGET,
     IDLE_CONNECTIONS,
     IDLE_LIMIT_MB,
     IDLE_TARGETED,
+    KEEPALIVE_COMPARISONS,
+    LARGE_COMPARISONS,
     NONE,
     RSS_LIMIT_MB,
+    Comparison,
     LoadRow,
     MemoryRow,
     Report,
-    close_assessment,
-    keepalive_assessment,
+    assess,
+    overall,
     verdict,
 )
 
+CEILING_NOTE = (
+    "ceiling-asyncio/-uvloop: the ceiling sketch (bench/perf/ceiling.py), NOT a variant: prebuilt\n"
+    "  bytes, no parsing or checks. `vs ceiling` compares a variant with it on the same loop."
+)
 CORE_NOTE = (
     "srv/wrk core: how busy the server's and wrk's pinned cores were during the run (all\n"
     "  processes and kernel network work). The side near 100% set the pace; when wrk's core\n"
@@ -71,66 +79,67 @@ def _one_line(note: str, limit: int = 120) -> str:
     return last if len(last) <= limit else last[: limit - 1] + "…"
 
 
-def _load_cells(row: LoadRow, assessed: tuple[float | None, float | None, str]) -> list[str]:
-    value, target, outcome = assessed
+def _load_cells(rows: list[LoadRow], row: LoadRow, comparisons: Sequence[Comparison]) -> list[str]:
     result = row.result
     if result is None:
-        return [row.server, *[NONE] * 8, f"skipped: {_one_line(row.note)}"]
+        blank = [NONE] * (6 + 2 * len(comparisons))
+        return [row.server, *blank, f"skipped: {_one_line(row.note)}"]
     server_core = None if row.server_core is None else row.server_core * 100
     load_core = None if row.load_core is None else row.load_core * 100
-    return [
-        row.server,
-        f"{result.requests_per_s:,.0f}",
-        f"{result.p50_ms:.2f} ms",
-        f"{result.p99_ms:.2f} ms",
-        _errors(row),
-        _num(server_core, ".0f", "%"),
-        _num(load_core, ".0f", "%"),
-        _num(value, ".2f", "×"),
-        _num(target, "g", "×"),
-        outcome,
-    ]
+    cells = [row.server, f"{result.requests_per_s:,.0f}", f"{result.p50_ms:.2f} ms",
+             f"{result.p99_ms:.2f} ms", _errors(row), _num(server_core, ".0f", "%"),
+             _num(load_core, ".0f", "%")]  # fmt: skip
+    outcomes = []
+    for comparison in comparisons:
+        value, target, outcome = assess(rows, row, comparison)
+        cells += [_num(value, ".2f", "×"), _num(target, "g", "×")]
+        outcomes.append(outcome)
+    return [*cells, overall(outcomes)]
+
+
+def load_table(title: str, rows: list[LoadRow], comparisons: Sequence[Comparison]) -> str:
+    """One load's rows with a ratio and target column pair per comparison."""
+    headers = ["server", "req/s", "p50", "p99", "errors", "srv core", "wrk core"]
+    for comparison in comparisons:
+        headers += [f"vs {comparison.label}", "target"]
+    cells = [_load_cells(rows, row, comparisons) for row in rows]
+    return f"{title}\n{table([*headers, 'verdict'], cells)}"
+
+
+def _wrk(report: Report) -> str:
+    settings = report.settings
+    return f"wrk -t1 -c{settings['connections']} -d{settings['duration']:g}s"
 
 
 def keepalive_table(report: Report) -> str:
-    """Keep-alive throughput against nginx."""
-    settings = report.settings
-    title = (f"Keep-alive: wrk -t1 -c{settings['connections']} -d{settings['duration']:g}s "
-             f"GET /index.html (cache on)")  # fmt: skip
-    headers = [
-        "server",
-        "req/s",
-        "p50",
-        "p99",
-        "errors",
-        "srv core",
-        "wrk core",
-        "vs nginx",
-        "target",
-        "verdict",
-    ]
-    rows = [_load_cells(row, keepalive_assessment(report, row)) for row in report.keepalive]
-    return f"{title}\n{table(headers, rows)}\n{CORE_NOTE}"
+    """Keep-alive throughput against nginx and the ceiling sketch."""
+    page = report.settings.get("page", "/index.html")
+    title = f"Keep-alive: {_wrk(report)} GET {page} (cache on)"
+    text = load_table(title, report.keepalive, KEEPALIVE_COMPARISONS)
+    return f"{text}\n{CEILING_NOTE}\n{CORE_NOTE}"
 
 
 def close_table(report: Report) -> str:
-    """Close-per-request throughput against the original post's design."""
+    """Close-per-request throughput against nginx, the ceiling and the original design."""
     server, reference, target = CLOSE_TARGET
-    settings = report.settings
-    title = (f"Connection: close on every request: wrk -t1 -c{settings['connections']} "
-             f"-d{settings['duration']:g}s -H 'Connection: close' GET /index.html")  # fmt: skip
-    headers = ["server", "req/s", "p50", "p99", "errors", "srv core", "wrk core",
-               f"vs {reference}", "target", "verdict"]  # fmt: skip
-    rows = [_load_cells(row, close_assessment(report, row)) for row in report.close]
+    title = (f"Connection: close on every request: {_wrk(report)} -H 'Connection: close' "
+             f"GET {report.settings.get('page', '/index.html')}")  # fmt: skip
     notes = [
-        f"target: {server} >= {target:g}x {reference}.",
+        f"targets: uvloop >= 0.8x nginx; {server} >= {target:g}x {reference}.",
         f"{reference}: the original blog post's server (bench/original_blog.py): listen(1), no",
         "  Content-Length. Its read errors ARE that missing Content-Length: wrk can only end such",
         "  a response at the server's close and counts each one as a read error. wrk also opens",
         "  one spare connection per such response and closes it unused, which the original answers",
         "  with a logged traceback: its figure here is a lower bound (locust gets ~1.6x more).",
     ]
-    return f"{title}\n{table(headers, rows)}\n" + "\n".join(notes)
+    return load_table(title, report.close, CLOSE_COMPARISONS) + "\n" + "\n".join(notes)
+
+
+def large_table(report: Report) -> str:
+    """A 1 MiB file, keep-alive, against nginx."""
+    page = report.settings.get("large_page", "the 1 MiB file")
+    title = f"Large file: {_wrk(report)} GET {page} (cache on)"
+    return load_table(title, report.large, LARGE_COMPARISONS)
 
 
 def _memory_cells(row: MemoryRow) -> list[str]:
@@ -168,6 +177,8 @@ def render(report: Report) -> str:
         sections.append(keepalive_table(report))
     if report.close:
         sections.append(close_table(report))
+    if report.large:
+        sections.append(large_table(report))
     if report.memory:
         sections.append(memory_table(report))
     if report.notes:

@@ -12,10 +12,12 @@ from typing import Any
 
 from bench.engines.wrk.command import WrkResult
 
-SCHEMA = "staticbench.perf/1"
+SCHEMA = "staticbench.perf/2"
 MB = 1_000_000
-# Issue targets: keep-alive req/s as a fraction of nginx's (one worker, one core).
-KEEPALIVE_TARGETS: dict[str, float] = {"uvloop": 0.6, "asyncio": 0.5, "threaded": 0.1}
+NGINX = "nginx"
+# The ceiling sketch (bench/perf/ceiling.py) on each loop, and which variant runs on which.
+CEILINGS = {"ceiling-asyncio": "asyncio", "ceiling-uvloop": "uvloop"}
+CEILING_OF = {"asyncio": "ceiling-asyncio", "uvloop": "ceiling-uvloop", "blog": "ceiling-asyncio"}
 # Close-per-request: our blog variant against the original post's design.
 CLOSE_TARGET = ("blog", "original", 3.0)
 RSS_LIMIT_MB = 60.0
@@ -23,7 +25,7 @@ IDLE_CONNECTIONS = 1000
 IDLE_LIMIT_MB = 30.0
 IDLE_TARGETED = frozenset({"asyncio", "uvloop"})
 
-PASS, MISS, NONE = "PASS", "MISS", "—"
+PASS, MISS, NONE, INVALID = "PASS", "MISS", "—", "INVALID"
 
 
 def verdict(value: float | None, target: float | None, *, at_most: bool = False) -> str:
@@ -87,11 +89,41 @@ class Report:
     settings: dict[str, Any]
     keepalive: list[LoadRow] = field(default_factory=list)
     close: list[LoadRow] = field(default_factory=list)
+    large: list[LoadRow] = field(default_factory=list)
     memory: list[MemoryRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def rate_of(rows: list[LoadRow], server: str) -> float | None:
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A ratio column: a row's req/s over its reference's, with the targets some rows have."""
+
+    label: str
+    reference: str  # the server every row is compared with, unless `per_server` names another
+    targets: dict[str, float]
+    per_server: dict[str, str] = field(default_factory=dict)
+
+    def reference_of(self, server: str) -> str | None:
+        """The server `server` is compared with; None when it has none (or is the reference)."""
+        reference = self.per_server.get(server, self.reference if not self.per_server else None)
+        return None if reference == server else reference
+
+
+# Issue targets (issue 12): keep-alive against nginx (one worker) and against the ceiling
+# sketch on the variant's own loop; close-per-request and the 1 MiB file against nginx.
+VS_NGINX_KEEPALIVE = Comparison("nginx", NGINX, {"uvloop": 0.9, "asyncio": 0.9, "threaded": 0.5})
+VS_CEILING = Comparison("ceiling", "", {"uvloop": 0.5, "asyncio": 0.5}, CEILING_OF)
+VS_NGINX_CLOSE = Comparison("nginx", NGINX, {"uvloop": 0.8})
+VS_ORIGINAL = Comparison(CLOSE_TARGET[1], CLOSE_TARGET[1], {CLOSE_TARGET[0]: CLOSE_TARGET[2]})
+VS_NGINX_LARGE = Comparison(
+    "nginx", NGINX, {name: 0.9 for name in ("blog", "threaded", "asyncio", "uvloop")}
+)
+KEEPALIVE_COMPARISONS = (VS_NGINX_KEEPALIVE, VS_CEILING)
+CLOSE_COMPARISONS = (VS_NGINX_CLOSE, Comparison("ceiling", "", {}, CEILING_OF), VS_ORIGINAL)
+LARGE_COMPARISONS = (VS_NGINX_LARGE,)
+
+
+def rate_of(rows: list[LoadRow], server: str | None) -> float | None:
     """Requests/s of `server` in `rows`, None when absent or unmeasured."""
     for row in rows:
         if row.server == server and row.result is not None:
@@ -106,31 +138,48 @@ def ratio(row: LoadRow, reference: float | None) -> float | None:
     return row.result.requests_per_s / reference
 
 
-def keepalive_assessment(report: Report, row: LoadRow) -> tuple[float | None, float | None, str]:
-    """(ratio to nginx, target, verdict) for a keep-alive row."""
-    value = ratio(row, rate_of(report.keepalive, "nginx"))
-    target = KEEPALIVE_TARGETS.get(row.server)
+Assessed = tuple[float | None, float | None, str]
+
+
+def assess(rows: list[LoadRow], row: LoadRow, comparison: Comparison) -> Assessed:
+    """(ratio to the comparison's reference, target, verdict) for one row."""
+    value = ratio(row, rate_of(rows, comparison.reference_of(row.server)))
+    target = comparison.targets.get(row.server)
+    if target is not None and row.result is not None and row.result.non_2xx_3xx:
+        return value, target, INVALID  # a rate of error responses meets no target
     return value, target, verdict(value, target)
 
 
-def close_assessment(report: Report, row: LoadRow) -> tuple[float | None, float | None, str]:
+def overall(outcomes: list[str]) -> str:
+    """INVALID or MISS if any row's target was, PASS if one was met and none missed, else '—'."""
+    for worst in (INVALID, MISS):
+        if worst in outcomes:
+            return worst
+    return PASS if PASS in outcomes else NONE
+
+
+def keepalive_assessment(report: Report, row: LoadRow) -> Assessed:
+    """(ratio to nginx, target, verdict) for a keep-alive row."""
+    return assess(report.keepalive, row, VS_NGINX_KEEPALIVE)
+
+
+def close_assessment(report: Report, row: LoadRow) -> Assessed:
     """(ratio to the original design, target, verdict) for a close-per-request row."""
-    server, reference, target = CLOSE_TARGET
-    value = ratio(row, rate_of(report.close, reference))
-    goal = target if row.server == server else None
-    return value, goal, verdict(value, goal)
+    return assess(report.close, row, VS_ORIGINAL)
 
 
-def _load_json(report: Report, row: LoadRow, close: bool) -> dict[str, Any]:
-    assess = close_assessment if close else keepalive_assessment
-    value, target, outcome = assess(report, row)
+def _load_json(rows: list[LoadRow], row: LoadRow, comparisons: tuple[Comparison, ...]) -> Any:
     measured = asdict(row.result) if row.result is not None else None
     if row.result is not None and measured is not None:  # JSON object keys must be strings
         measured["percentiles_ms"] = {f"{p:g}": v for p, v in measured["percentiles_ms"].items()}
         measured["errors"] = row.result.errors
+    ratios = []
+    for comparison in comparisons:
+        value, target, outcome = assess(rows, row, comparison)
+        ratios.append({"reference": comparison.reference_of(row.server), "ratio": value,
+                       "target": target, "verdict": _json_verdict(outcome)})  # fmt: skip
     return {"server": row.server, "wrk": measured, "server_core": row.server_core,
-            "load_core": row.load_core, "ratio": value,
-            "target": target, "verdict": _json_verdict(outcome), "note": row.note}  # fmt: skip
+            "load_core": row.load_core, "ratios": ratios, "note": row.note}  # fmt: skip
 
 
 def _json_verdict(outcome: str) -> str | None:
@@ -156,14 +205,20 @@ def to_json(report: Report) -> dict[str, Any]:
         "versions": report.versions,
         "settings": report.settings,
         "targets": {
-            "keepalive_ratio_to_nginx": KEEPALIVE_TARGETS,
+            "keepalive_ratio_to_nginx": VS_NGINX_KEEPALIVE.targets,
+            "keepalive_ratio_to_ceiling": VS_CEILING.targets,
+            "close_ratio_to_nginx": VS_NGINX_CLOSE.targets,
             "close_ratio_blog_to_original": CLOSE_TARGET[2],
+            "large_ratio_to_nginx": VS_NGINX_LARGE.targets,
             "rss_limit_mb": RSS_LIMIT_MB,
             "idle_connections": IDLE_CONNECTIONS,
             "idle_limit_mb": IDLE_LIMIT_MB,
         },
-        "keepalive": [_load_json(report, row, close=False) for row in report.keepalive],
-        "close": [_load_json(report, row, close=True) for row in report.close],
+        "keepalive": [
+            _load_json(report.keepalive, row, KEEPALIVE_COMPARISONS) for row in report.keepalive
+        ],
+        "close": [_load_json(report.close, row, CLOSE_COMPARISONS) for row in report.close],
+        "large": [_load_json(report.large, row, LARGE_COMPARISONS) for row in report.large],
         "memory": [_memory_json(row) for row in report.memory],
         "notes": report.notes,
     }

@@ -18,7 +18,7 @@ from aiofile import AIOFile
 
 from server.listener import tune_connection
 from server.protocol import ProtocolError, Request, RequestParser
-from server.response import FileSpan, Response, text_response
+from server.response import DATE_LINE, FileSpan, Response, text_response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.static import error_response, internal_error
 
@@ -71,6 +71,7 @@ class AioServer:
 
     def _tick(self) -> None:
         self.now = self.loop.time()
+        DATE_LINE.tick()
         for connection in list(self.connections):
             connection.check_deadlines(self.now)
         if not self.stopping:
@@ -193,7 +194,7 @@ class HttpConnection(asyncio.Protocol):
         assert self.transport is not None
         if self.closing:
             return
-        self.transport.write(response.payload())
+        self.transport.writelines(response.pieces())
         self._after_response(response)
 
     def _after_response(self, response: Response) -> None:

@@ -17,8 +17,8 @@ from bench.plan.matrix import CLOSED, equal_load
 from bench.report import build_report
 from bench.report.verdict import Metric, paired_ratio, verdicts
 from bench.results.table import read_results
-from tests.bench.synthetic_run import write_synthetic_run
 from tests.bench.report.test_report import md_tables, row_of
+from tests.bench.synthetic_run import write_synthetic_run
 
 T_975_DF2 = 4.302652729911275  # three blocks
 EQUAL = (CLOSED, equal_load())
