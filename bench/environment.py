@@ -24,7 +24,7 @@ from bench.results import SCHEMA_VERSION
 from bench.wrk import find_wrk, wrk_version
 
 PROJECT = Path(__file__).resolve().parent.parent
-PACKAGES = ("locust", "uvloop", "aiofile", "pandas", "psutil", "pyarrow", "matplotlib")
+PACKAGES = ("locust", "uvloop", "aiofile", "pandas", "psutil", "matplotlib")
 RUN_JSON = "run.json"
 
 

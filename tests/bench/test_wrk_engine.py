@@ -21,7 +21,7 @@ from bench.engine import Measured
 from bench.proc import free_port
 from bench.scenarios import SCENARIOS
 from bench.scenarios.paths import LARGE, PAGE
-from bench.wrk import WrkError, find_wrk, wrk_command
+from bench.wrk import WrkError, wrk_command
 from bench.wrk_engine import (
     REPORT_SCRIPT,
     WRK_SCENARIOS,
@@ -31,7 +31,7 @@ from bench.wrk_engine import (
 )
 from server.spawn import ServerProcess
 
-needs_wrk = pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed (apt install wrk)")
+needs_wrk = pytest.mark.tool("wrk")
 _CPUS = sorted(os.sched_getaffinity(0))
 SERVER_CPUS, LOAD_CPUS = ((_CPUS[0],), (_CPUS[1],)) if len(_CPUS) >= 2 else (None, None)
 
