@@ -1,6 +1,8 @@
 """Shared fixtures: a test copy of the demo site, and real servers for every variant.
 
-Also the one rule for missing prerequisites (a tool like wrk, an
+Every server they start is checked (tests/serverchecks.py): the shared ones after each test
+(a test that provokes an error line declares it: `@pytest.mark.server_stderr(r"regex")`)
+and when they stop. Also the one rule for missing prerequisites (a tool like wrk, an
 optional variant or peer): a local run skips the test, saying what is missing; under
 `CI=true` the test fails, so CI is never green because something it was meant to check was
 absent."""
@@ -18,6 +20,7 @@ import pytest
 
 from server.spawn import ServerProcess
 from server.variants import VARIANTS
+from tests.serverchecks import check_stderr, stop_and_check
 
 PROJECT = Path(__file__).resolve().parent.parent
 VARIANT_NAMES = list(VARIANTS)
@@ -138,3 +141,24 @@ def server(request: pytest.FixtureRequest, site: Path) -> Iterator[ServerProcess
     ]
     with ServerProcess(args) as running:
         yield running
+        stop_and_check(running, since=_CHECKED_UP_TO.pop(running.url, 0))
+
+
+_CHECKED_UP_TO: dict[str, int] = {}  # a shared server's URL -> stderr already checked
+
+
+@pytest.fixture(autouse=True)
+def _shared_server_checked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test using a shared `server`: it still runs and logged nothing unexpected."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    shared: ServerProcess = request.getfixturevalue("server")
+    _CHECKED_UP_TO[shared.url] = len(shared.stderr())
+    yield
+    expected = [
+        pattern for mark in request.node.iter_markers("server_stderr") for pattern in mark.args
+    ]
+    _CHECKED_UP_TO[shared.url] = check_stderr(shared, _CHECKED_UP_TO[shared.url], expected)
+    assert shared.process is not None
+    assert shared.process.poll() is None, f"the shared server died: {shared.stderr()[-2000:]}"

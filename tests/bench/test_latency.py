@@ -25,6 +25,7 @@ from bench.latency import (
 from bench.proc import free_port
 from server.spawn import ServerProcess
 from tests.conftest import PROJECT
+from tests.serverchecks import checked_server
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 
@@ -73,7 +74,7 @@ def test_no_histograms_is_an_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    with ServerProcess(["--root", str(PROJECT / "static")]) as running:
+    with checked_server(["--root", str(PROJECT / "static")]) as running:
         yield running
 
 

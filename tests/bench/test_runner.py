@@ -32,6 +32,7 @@ from bench.runner import Runner, RunnerSettings, split_cpus
 from bench.scenarios import SCENARIOS, scenario_file
 from server.spawn import ChildProcess, ServerProcess
 from tests.conftest import PROJECT
+from tests.serverchecks import checked_server
 
 STATIC = PROJECT / "static"
 PARALLEL_TRIALS = 4  # short trials at once: 2 cores, and failures need no precise rate
@@ -137,14 +138,14 @@ def _trial(scenario: str, variant: str = "external", users: int = 2) -> Trial:
 @pytest.fixture(scope="module")
 def right_site() -> Iterator[ServerProcess]:
     """Our server on the demo site the scenarios expect."""
-    with ServerProcess(["--root", str(STATIC)]) as server:
+    with checked_server(["--root", str(STATIC)]) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def wrong_site() -> Iterator[ServerProcess]:
     """Our server on another site: other sizes, missing files."""
-    with ServerProcess(["--root", str(STATIC / "docs")]) as server:
+    with checked_server(["--root", str(STATIC / "docs")]) as server:
         yield server
 
 
@@ -157,7 +158,7 @@ def found_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     shutil.copy(STATIC / "index.html", root)  # what the conformance gate fetches
     for number in range(MISSING_PATHS):
         (root / "missing" / f"{number}.html").write_bytes(page)
-    with ServerProcess(["--root", str(root)]) as server:
+    with checked_server(["--root", str(root)]) as server:
         yield server
 
 

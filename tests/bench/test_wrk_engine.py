@@ -29,7 +29,7 @@ from bench.wrk_engine import (
     run_wrk_trial,
     unsupported,
 )
-from server.spawn import ServerProcess
+from tests.serverchecks import checked_server
 
 needs_wrk = pytest.mark.tool("wrk")
 _CPUS = sorted(os.sched_getaffinity(0))
@@ -204,7 +204,7 @@ class RecordingWindow:
 def served(site: Path) -> Iterator[str]:
     """Our uvloop server with its cache on, pinned to the first CPU: its URL."""
     args = ["--variant", "uvloop", "--cache", "on", "--root", str(site)]
-    with ServerProcess(args, cpus=SERVER_CPUS) as server:
+    with checked_server(args, cpus=SERVER_CPUS) as server:
         yield server.url
 
 
