@@ -26,6 +26,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from bench.latency import HIGHEST_US, SUFFIX, WINDOW_SUFFIX, ProcessWindow, new_histogram, save
+from bench.scenarios import clock  # noqa: F401  (locust's --run-time counts from the start)
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
