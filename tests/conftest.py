@@ -21,6 +21,7 @@ import pytest
 from server.spawn import ServerProcess
 from server.variants import VARIANTS
 from tests.serverchecks import check_stderr, stop_and_check
+from tests.underload import start_hogs, stop_hogs
 
 PROJECT = Path(__file__).resolve().parent.parent
 VARIANT_NAMES = list(VARIANTS)
@@ -71,6 +72,33 @@ def require_tool(name: str) -> str:
         missing(f"{name} is not installed (apt-get install {name})")
     assert found is not None
     return found
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--under-load",
+        action="store_true",
+        help="run with a bounded CPU busy loop on every core (tests/underload.py)",
+    )
+
+
+_HOGS = pytest.StashKey[list[subprocess.Popen[bytes]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With --under-load, start the busy loops before the first test."""
+    if config.getoption("--under-load"):
+        config.stash[_HOGS] = start_hogs()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the busy loops, by PID, however the session ended."""
+    stop_hogs(config.stash.get(_HOGS, []))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    hogs = config.stash.get(_HOGS, [])
+    return f"under load: busy loops {[hog.pid for hog in hogs]}, one per CPU" if hogs else None
 
 
 @pytest.hookimpl(tryfirst=True)
