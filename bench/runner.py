@@ -153,7 +153,8 @@ class Runner:
             probe.end()
             load.wait()
         # Local workers only: remote ones write no window, and a sum without them is short.
-        windowed = settings.load_workers > 0 and settings.remote_workers == 0
+        # The open model always: its windows count requests by their planned send time.
+        windowed = settings.remote_workers == 0 and (settings.load_workers > 0 or user_rate > 0)
         return _locust_measured(raw, settings.warmup, windowed=windowed)
 
     def _load_cpu_count(self, cell: Cell) -> int:
