@@ -1,10 +1,10 @@
 """Locust's --run-time counts from the load's start even when start-up was slow.
 
-The stall behind "no request completed after the warm-up" (the committed run_small fixture,
-and most trials on a busy machine): gevent's clock was stale when locust armed its run-time
-timer, so a slow start-up was subtracted from the run (see bench/scenarios/clock.py). Here a
-locustfile stalls its own import for 3 s, like a busy machine, and the run must still last
-its whole -t from its test_start.
+One cause of "no request completed after the warm-up" (most trials on a busy machine failed
+with it): gevent's clock was stale when locust armed its run-time timer, so a slow start-up
+was subtracted from the run, which ended almost as soon as it began (see
+bench/scenarios/clock.py). Here a locustfile stalls its own import for 3 s, like a busy
+machine, and the run must still last its whole -t from its test_start.
 """
 
 from __future__ import annotations
