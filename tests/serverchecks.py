@@ -28,12 +28,14 @@ def unexpected_lines(text: str, expected: Sequence[str] = ()) -> list[str]:
     ]
 
 
-def check_stderr(child: ChildProcess, since: int = 0, expected: Sequence[str] = ()) -> int:
+def check_stderr(
+    child: ChildProcess, since: int = 0, expected: Sequence[str] = (), note: str = ""
+) -> int:
     """Assert the child's stderr after offset `since` holds only expected lines; its length."""
     text = child.stderr()
     unexpected = unexpected_lines(text[since:], expected)
     shown = "\n".join(unexpected[:20])
-    assert not unexpected, f"{' '.join(child.argv[1:])} wrote to stderr:\n{shown}"
+    assert not unexpected, f"{' '.join(child.argv[1:])} wrote to stderr{note}:\n{shown}"
     return len(text)
 
 
