@@ -1,4 +1,11 @@
-"""Shared fixtures: a test copy of the demo site, and real servers for every variant."""
+"""Shared fixtures: a test copy of the demo site, and real servers for every variant.
+
+Every server they start is checked (tests/serverchecks.py): the shared ones after each test
+(a test that provokes an error line declares it: `@pytest.mark.server_stderr(r"regex")`)
+and when they stop. Also the one rule for missing prerequisites (a tool like wrk, an
+optional variant or peer): a local run skips the test, saying what is missing; under
+`CI=true` the test fails, so CI is never green because something it was meant to check was
+absent."""
 
 from __future__ import annotations
 
@@ -6,18 +13,101 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.targets.process import ServerProcess
 from server.variants import VARIANTS
+from tests.serverchecks import check_stderr, stop_and_check
+from tests.underload import start_hogs, stop_hogs
 
 PROJECT = Path(__file__).resolve().parent.parent
 VARIANT_NAMES = list(VARIANTS)
 CACHE_MODES = ["on", "off"]
 SECRET = b"outside the root: must never be served\n"
+ON_CI = os.environ.get("CI", "").lower() == "true"
+# Debian's chromium; GitHub's Ubuntu runners ship Google Chrome. STATICBENCH_CHROMIUM overrides.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """The headless browser the report test drives, or None."""
+    return os.environ.get("STATICBENCH_CHROMIUM") or next(
+        (found for name in BROWSERS if (found := shutil.which(name))), None
+    )
+
+
+def _find_nginx() -> str | None:
+    from bench.targets.nginx import find_nginx
+
+    return find_nginx()
+
+
+def _find_wrk() -> str | None:
+    from bench.engines.wrk.command import find_wrk
+
+    return find_wrk()
+
+
+TOOLS: dict[str, Callable[[], str | None]] = {
+    "chromium": find_chromium,
+    "nginx": _find_nginx,
+    "wrk": _find_wrk,
+}
+
+
+def missing(reason: str) -> None:
+    """A prerequisite is absent: skip the test here, fail it under CI=true."""
+    if ON_CI:
+        pytest.fail(f"CI=true: {reason}; CI must run this test, not skip it", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_tool(name: str) -> str:
+    """The path of an external tool (a key of TOOLS); `missing` when it is not installed."""
+    found = TOOLS[name]()
+    if found is None:
+        missing(f"{name} is not installed (apt-get install {name})")
+    assert found is not None
+    return found
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--under-load",
+        action="store_true",
+        help="run with a bounded CPU busy loop on every core (tests/underload.py)",
+    )
+
+
+_HOGS = pytest.StashKey[list[subprocess.Popen[bytes]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With --under-load, start the busy loops before the first test."""
+    if config.getoption("--under-load"):
+        config.stash[_HOGS] = start_hogs()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the busy loops, by PID, however the session ended."""
+    stop_hogs(config.stash.get(_HOGS, []))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    hogs = config.stash.get(_HOGS, [])
+    return f"under load: busy loops {[hog.pid for hog in hogs]}, one per CPU" if hogs else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Apply the `tool(name)` and `missing(reason)` markers before the test's fixtures."""
+    for mark in item.iter_markers("tool"):
+        require_tool(*mark.args)
+    for mark in item.iter_markers("missing"):
+        missing(*mark.args)
 
 
 def _generated_static() -> Path:
@@ -41,13 +131,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _skip_if_unavailable(name: str) -> list[pytest.MarkDecorator]:
     variant = VARIANTS[name]
-    return (
-        [] if variant.available() else [pytest.mark.skip(reason=f"{name} needs {variant.requires}")]
-    )
+    return [] if variant.available() else [pytest.mark.missing(f"{name} needs {variant.requires}")]
 
 
 def variant_params() -> list[object]:
-    """Every registered variant × cache mode; unavailable variants are skipped, not hidden."""
+    """Every registered variant × cache mode; unavailable ones are `missing`, not hidden."""
     return [
         pytest.param((name, cache), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name))
         for name in VARIANT_NAMES
@@ -56,7 +144,7 @@ def variant_params() -> list[object]:
 
 
 def each_variant() -> list[object]:
-    """Every registered variant once (default cache); unavailable ones skipped with a reason."""
+    """Every registered variant once (default cache); unavailable ones are `missing`."""
     return [pytest.param(name, id=name, marks=_skip_if_unavailable(name)) for name in VARIANT_NAMES]
 
 
@@ -81,3 +169,26 @@ def server(request: pytest.FixtureRequest, site: Path) -> Iterator[ServerProcess
     ]
     with ServerProcess(args) as running:
         yield running
+        stop_and_check(running, since=_CHECKED_UP_TO.pop(running.url, 0))
+
+
+_CHECKED_UP_TO: dict[str, int] = {}  # a shared server's URL -> stderr already checked
+
+
+@pytest.fixture(autouse=True)
+def _shared_server_checked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test using a shared `server`: it still runs and logged nothing unexpected."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    shared: ServerProcess = request.getfixturevalue("server")
+    _CHECKED_UP_TO[shared.url] = len(shared.stderr())
+    yield
+    expected = [
+        pattern for mark in request.node.iter_markers("server_stderr") for pattern in mark.args
+    ]
+    # A line logged late (a connection the previous test left) lands here: say so.
+    note = " during this test (or late, from a connection the previous test left)"
+    _CHECKED_UP_TO[shared.url] = check_stderr(shared, _CHECKED_UP_TO[shared.url], expected, note)
+    assert shared.process is not None
+    assert shared.process.poll() is None, f"the shared server died: {shared.stderr()[-2000:]}"

@@ -20,6 +20,7 @@ from bench.targets.process import ChildStartError, ServerProcess
 from server.variants import VARIANTS
 from tests.conftest import PROJECT, each_variant, variant_params
 from tests.rawhttp import parse_responses, read_until_closed, request
+from tests.serverchecks import checked_server
 
 OPTIONS = [
     "--variant", "--cache", "--host", "--port", "--root", "--workers", "--backlog", "--threads",
@@ -140,7 +141,7 @@ def ipv6_loopback() -> bool:
 @pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
 @pytest.mark.parametrize("variant", each_variant())
 def test_ipv6_host(variant: str) -> None:
-    with ServerProcess(["--variant", variant, "--host", "::1", "--root", "static"]) as running:
+    with checked_server(["--variant", variant, "--host", "::1", "--root", "static"]) as running:
         assert running.url.startswith("http://[::1]:")
         with socket.create_connection(("::1", running.port), timeout=5) as sock:
             sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n")
@@ -167,7 +168,7 @@ def counters(record: dict[str, object]) -> tuple[object, ...]:
 @pytest.mark.parametrize("variant", each_variant())
 def test_stats_dir_on_sigusr1_and_at_exit(variant: str, tmp_path: Path) -> None:
     args = ["--variant", variant, "--cache", "on", "--root", "static", "--stats-dir", str(tmp_path)]
-    with ServerProcess(args) as running:
+    with checked_server(args) as running:
         targets = ["/index.html"] * 3 + ["/css/style.css"] * 2  # 2 misses, then 3 hits
         assert [request(running.port, target).status for target in targets] == [200] * 5
         path = tmp_path / f"stats-{running.pid}.json"
@@ -194,7 +195,7 @@ def test_unwritable_stats_dir_is_logged_not_fatal(variant: str, tmp_path: Path) 
     stats_dir = tmp_path / "stats"
     stats_dir.mkdir()
     args = ["--variant", variant, "--root", "static", "--stats-dir", str(stats_dir)]
-    with ServerProcess(args) as running:
+    with checked_server(args, expected=["ERROR cannot write stats to "]) as running:
         stats_dir.rmdir()  # the directory vanishes under the running server
         running.signal(signal.SIGUSR1)
         time.sleep(0.2)

@@ -35,7 +35,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 FIXTURE_NAMES = ("wrk_latency.txt", "wrk_latency_errors.txt", "wrk_latency_non2xx.txt")
 SETTINGS = {"duration": 2.0, "connections": 50}
 NGINX = find_nginx()
-needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt install nginx)")
+needs_nginx = pytest.mark.tool("nginx")
 
 
 def fixture(name: str) -> str:
@@ -149,7 +149,7 @@ def test_real_nginx_serves_the_page_and_is_stopped() -> None:
 
 @pytest.mark.slow
 @needs_nginx
-@pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed (apt install wrk)")
+@pytest.mark.tool("wrk")
 def test_a_short_real_wrk_run_against_nginx_parses() -> None:
     wrk, nginx = find_wrk(), NGINX
     assert wrk is not None

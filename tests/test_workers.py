@@ -14,6 +14,7 @@ import pytest
 from bench.targets.process import ServerProcess
 from tests.conftest import each_variant
 from tests.rawhttp import request
+from tests.serverchecks import checked_server
 
 WORKERS = 2
 CONNECTIONS = 200
@@ -54,7 +55,7 @@ def test_two_workers_share_the_port_and_stop_together(
     variant: str, site: Path, tmp_path: Path
 ) -> None:
     args = ["--variant", variant, "--root", str(site), "--workers", str(WORKERS)]
-    with ServerProcess([*args, "--stats-dir", str(tmp_path)]) as running:
+    with checked_server([*args, "--stats-dir", str(tmp_path)]) as running:
         assert running.process is not None
         assert running.process.stdout is not None
         children = psutil.Process(running.pid).children(recursive=True)

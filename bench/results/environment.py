@@ -26,7 +26,7 @@ from bench.results.table import SCHEMA_VERSION
 
 PROJECT = Path(__file__).resolve().parents[2]
 MISSING = "not installed"
-PACKAGES = ("locust", "uvloop", "aiofile", "pandas", "psutil", "pyarrow", "matplotlib")
+PACKAGES = ("locust", "uvloop", "aiofile", "pandas", "psutil", "matplotlib")
 RUN_JSON = "run.json"
 
 

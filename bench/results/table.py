@@ -2,8 +2,9 @@
 
 It owns the row (its columns are the identity of a trial and the fields of the measurement
 dataclasses in `bench.results.figures`, in a fixed order), the schema history, and
-reading/writing `results.csv` (and `results.parquet` when pyarrow is installed). A failed
-trial is a row too, with its reason and NaN figures — never zeros, which would read as measurements.
+reading/writing `results.csv` (one format: an optional Parquet copy went untested and
+unread). A failed trial is a row too, with its reason and NaN figures — never zeros, which
+would read as measurements.
 
 Schema history:
   1 — first version: identity, status, counts, rate, latency percentiles, bytes/s,
@@ -18,7 +19,6 @@ Schema history:
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -30,7 +30,6 @@ from bench.results.figures import Costs, LatencySummary, LoadFigures, Measured
 
 SCHEMA_VERSION = 3
 CSV_NAME = "results.csv"
-PARQUET_NAME = "results.parquet"
 
 OK = "ok"
 FAILED = "failed"
@@ -145,13 +144,10 @@ def _one_line(reason: str, limit: int = 500) -> str:
 
 
 def write_results(rows: list[ResultRow], directory: Path) -> list[Path]:
-    """Write the table (CSV always, Parquet when pyarrow is present); the paths written."""
+    """Write the table as `results.csv`; the paths written."""
     frame = pd.DataFrame([asdict(row) for row in rows], columns=COLUMNS)
     written = [directory / CSV_NAME]
     frame.to_csv(written[0], index=False)
-    if importlib.util.find_spec("pyarrow") is not None:
-        written.append(directory / PARQUET_NAME)
-        frame.to_parquet(written[1], index=False)
     return written
 
 

@@ -68,7 +68,8 @@ class LocustEngine:
             window.end()
             load.wait()
         # Local workers only: remote ones write no window, and a sum without them is short.
-        windowed = plan.load_workers > 0 and plan.remote_workers == 0
+        # The open model always: its windows count requests by their planned send time.
+        windowed = plan.remote_workers == 0 and (plan.load_workers > 0 or user_rate > 0)
         try:
             return locust_measured(plan.raw, plan.warmup, windowed=windowed)
         except LocustCsvError as error:

@@ -72,25 +72,47 @@ def load(path: Path) -> HdrHistogram:
 
 class ProcessWindow:
     """One locust process's measured window on its own wall clock (test start or warm-up
-    reset → test stop), written beside its histogram."""
+    reset → test stop), written beside its histogram.
+
+    In the open model a request belongs to the window its *planned* send time falls in:
+    users that fell behind during the warm-up catch up inside the window, and counting
+    their backlog there overshot the target (+15% on a busy machine). `planned` counts the
+    requests planned inside the window and completed before it closed; the window then ends
+    at the last of those planned times, not at locust's stop (users plan nothing while
+    they are being stopped, and that tail would read as a shortfall).
+    """
 
     def __init__(self) -> None:
         self.start = math.nan
         self.stop = math.nan
+        self.planned: int | None = None  # None: the closed model (no planned times)
+        self.last_planned = math.nan
 
     def begin(self) -> None:
         """The window opens (again, after the warm-up)."""
         self.start, self.stop = time.time(), math.nan
+        self.planned, self.last_planned = None, math.nan
 
     def end(self) -> None:
         """The load stopped."""
         self.stop = time.time()
 
+    def completed(self, planned_at: float) -> None:
+        """An open-model request planned at `planned_at` (wall clock) has completed."""
+        self.planned = self.planned or 0
+        if planned_at >= self.start and math.isnan(self.stop):
+            self.planned += 1
+            if math.isnan(self.last_planned) or planned_at > self.last_planned:
+                self.last_planned = planned_at
+
     def save(self, path: Path, requests: int) -> None:
-        """Write the window and the requests recorded in it; nothing for a process that
-        sent none (a master) or never started."""
-        if requests > 0 and self.stop > self.start:
-            window = {"start": self.start, "stop": self.stop, "requests": requests}
+        """Write the window and the requests recorded in it (open model: planned in it);
+        nothing for a process that sent none (a master) or never started."""
+        stop = self.stop
+        if self.planned is not None:
+            requests, stop = self.planned, min(stop, self.last_planned)
+        if requests > 0 and stop > self.start:
+            window = {"start": self.start, "stop": stop, "requests": requests}
             path.write_text(json.dumps(window) + "\n", encoding="utf-8")
 
 

@@ -24,6 +24,7 @@ from bench.engines.locust.latency import (
 )  # fmt: skip
 from bench.targets.process import ServerProcess, free_port
 from tests.conftest import PROJECT
+from tests.serverchecks import checked_server
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 
@@ -72,7 +73,7 @@ def test_no_histograms_is_an_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    with ServerProcess(["--root", str(PROJECT / "static")]) as running:
+    with checked_server(["--root", str(PROJECT / "static")]) as running:
         yield running
 
 

@@ -19,7 +19,7 @@ import pytest
 import bench.engines.wrk.engine as engine
 from bench.engines.locust.scenarios import SCENARIOS
 from bench.engines.locust.scenarios.paths import LARGE, PAGE
-from bench.engines.wrk.command import WrkError, find_wrk, wrk_command
+from bench.engines.wrk.command import WrkError, wrk_command
 from bench.engines.wrk.engine import (
     REPORT_SCRIPT,
     WRK_SCENARIOS,
@@ -28,9 +28,10 @@ from bench.engines.wrk.engine import (
     unsupported,
 )
 from bench.results.figures import Measured
-from bench.targets.process import ServerProcess, free_port
+from bench.targets.process import free_port
+from tests.serverchecks import checked_server
 
-needs_wrk = pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed (apt install wrk)")
+needs_wrk = pytest.mark.tool("wrk")
 _CPUS = sorted(os.sched_getaffinity(0))
 SERVER_CPUS, LOAD_CPUS = ((_CPUS[0],), (_CPUS[1],)) if len(_CPUS) >= 2 else (None, None)
 
@@ -203,7 +204,7 @@ class RecordingWindow:
 def served(site: Path) -> Iterator[str]:
     """Our uvloop server with its cache on, pinned to the first CPU: its URL."""
     args = ["--variant", "uvloop", "--cache", "on", "--root", str(site)]
-    with ServerProcess(args, cpus=SERVER_CPUS) as server:
+    with checked_server(args, cpus=SERVER_CPUS) as server:
         yield server.url
 
 

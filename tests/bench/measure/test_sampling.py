@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.measure.sampling import TreeSampler, server_counters
-from bench.targets.process import ServerProcess
 from tests.conftest import PROJECT
 from tests.rawhttp import request
+from tests.serverchecks import checked_server
 
 BURN = "import time\nwhile time.process_time() < 0.6: pass"  # 0.6 s of CPU, however long
 IDLE = "import time; time.sleep(1.5)"
@@ -63,7 +63,7 @@ def test_an_idle_process_uses_almost_none_and_has_a_footprint() -> None:
 @pytest.mark.parametrize("cache", ["on", "off"])
 def test_server_counters_match_what_was_sent(tmp_path: Path, cache: str) -> None:
     args = ["--cache", cache, "--root", str(PROJECT / "static"), "--stats-dir", str(tmp_path)]
-    with ServerProcess(args) as server:
+    with checked_server(args) as server:
         before = server_counters(server.pid, tmp_path)
         for _ in range(7):
             assert request(server.port, "/index.html").status == 200

@@ -19,6 +19,7 @@ from bench.results.table import FAILED, OK
 from bench.run.runner import Runner, RunnerSettings, split_cpus
 from bench.targets.process import PinnedProcess, free_port
 from tests.conftest import PROJECT
+from tests.underload import start_hogs, stop_hogs
 
 pytestmark = pytest.mark.slow
 
@@ -79,12 +80,29 @@ def _runner(tmp_path: Path) -> Runner:
 
 
 def test_the_open_model_holds_a_reachable_target(tmp_path: Path) -> None:
-    row = _runner(tmp_path).run(Trial(Cell("uvloop", "on", "small", 20, load="1000/s"), 1))
+    row = _runner(tmp_path).run(Trial(Cell("uvloop", "on", "small", 20, load="400/s"), 1))
     assert row.status == OK, row.reason
-    assert row.target_rps == 1000
-    assert row.requests_per_s == pytest.approx(1000, rel=0.05)
+    assert row.target_rps == 400
+    assert row.requests_per_s == pytest.approx(400, rel=0.03)
     assert row.rate_short is False
     assert row.failures == 0
+
+
+def test_the_open_model_counts_what_was_planned_with_a_busy_loop_on_the_load_core(
+    tmp_path: Path,
+) -> None:
+    """Users slowed by a busy loop fall behind and catch up; requests are counted in the
+    window their planned send time falls in, so the catch-up never inflates the rate."""
+    runner = _runner(tmp_path)
+    load_cpus = runner.settings.load_cpus
+    hogs = start_hogs(load_cpus if load_cpus else None, limit=60)
+    try:
+        # 400/s: within what one locust process does on half a core (~2.5k/s on a whole one)
+        row = runner.run(Trial(Cell("uvloop", "on", "small", 20, load="400/s"), 1))
+    finally:
+        stop_hogs(hogs)
+    assert row.status == OK, row.reason
+    assert row.requests_per_s == pytest.approx(400, rel=0.05)
 
 
 def test_an_unreachable_target_is_marked_short(tmp_path: Path) -> None:
@@ -108,7 +126,7 @@ def test_a_sweep_point_takes_its_target_from_the_measured_maximum(tmp_path: Path
     point = runner.run(Trial(half, 1))
     assert point.status == OK, point.reason
     assert point.target_rps == pytest.approx(maximum.requests_per_s / 2)
-    assert point.requests_per_s == pytest.approx(point.target_rps, rel=0.05)
+    assert point.requests_per_s == pytest.approx(point.target_rps, rel=0.03)
 
 
 def test_workers_share_the_target_rate(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from bench.results.table import FAILED, OK, ResultRow
 from bench.run.runner import Runner, RunnerSettings, split_cpus
 from bench.targets.process import ChildProcess, PinnedProcess, ServerProcess
 from tests.conftest import PROJECT
+from tests.serverchecks import checked_server
 
 STATIC = PROJECT / "static"
 PARALLEL_TRIALS = 4  # short trials at once: 2 cores, and failures need no precise rate
@@ -138,14 +139,14 @@ def _trial(scenario: str, variant: str = "external", users: int = 2) -> Trial:
 @pytest.fixture(scope="module")
 def right_site() -> Iterator[ServerProcess]:
     """Our server on the demo site the scenarios expect."""
-    with ServerProcess(["--root", str(STATIC)]) as server:
+    with checked_server(["--root", str(STATIC)]) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def wrong_site() -> Iterator[ServerProcess]:
     """Our server on another site: other sizes, missing files."""
-    with ServerProcess(["--root", str(STATIC / "docs")]) as server:
+    with checked_server(["--root", str(STATIC / "docs")]) as server:
         yield server
 
 
@@ -158,7 +159,7 @@ def found_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     shutil.copy(STATIC / "index.html", root)  # what the conformance gate fetches
     for number in range(MISSING_PATHS):
         (root / "missing" / f"{number}.html").write_bytes(page)
-    with ServerProcess(["--root", str(root)]) as server:
+    with checked_server(["--root", str(root)]) as server:
         yield server
 
 

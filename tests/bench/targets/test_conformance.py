@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 
 from bench.targets.conformance import check
-from bench.targets.process import PinnedProcess, ServerProcess, free_port
+from bench.targets.process import PinnedProcess, free_port
 from tests.conftest import PROJECT, each_variant
+from tests.serverchecks import checked_server
 
 STATIC = PROJECT / "static"
 
 
 @pytest.mark.parametrize("variant", each_variant())
 def test_every_variant_passes(variant: str) -> None:
-    with ServerProcess(["--variant", variant, "--root", str(STATIC)]) as server:
+    with checked_server(["--variant", variant, "--root", str(STATIC)]) as server:
         assert check(server.url, STATIC) == []
 
 
@@ -28,7 +29,7 @@ def test_the_original_post_fails_on_every_count(original_blog: PinnedProcess) ->
 
 
 def test_a_server_with_another_site_fails(tmp_path: Path) -> None:
-    with ServerProcess(["--root", str(STATIC / "docs")]) as server:
+    with checked_server(["--root", str(STATIC / "docs")]) as server:
         problems = check(server.url, STATIC)
     assert problems
     assert any("/index.html" in problem for problem in problems)

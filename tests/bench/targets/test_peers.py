@@ -23,14 +23,14 @@ CPUS = (max(os.sched_getaffinity(0)),)  # one core, the last: not the one pytest
 
 
 def each_peer() -> list[object]:
-    """Every registered peer; one that is not installed here is skipped, saying what it needs."""
+    """Every registered peer; one not installed here is `missing` (skips; fails under CI=true)."""
     return [
         pytest.param(
             name,
             id=name,
             marks=[]
             if peer.available()
-            else [pytest.mark.skip(reason=f"{name} needs {peer.requires}")],
+            else [pytest.mark.missing(f"{name} needs {peer.requires}")],
         )
         for name, peer in PEERS.items()
     ]

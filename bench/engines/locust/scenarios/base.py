@@ -33,6 +33,7 @@ from bench.engines.locust.latency import (
     new_histogram,
     save,
 )
+from bench.engines.locust.scenarios import clock  # noqa: F401  (locust's --run-time counts from the start)
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
@@ -41,6 +42,7 @@ WINDOW = ProcessWindow()  # this process's measured window: the warm-up reset to
 SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[4] / "static"))
 NOT_FOUND_PAGE = "not_found.html"
 LAG_KEY = "staticbench_lag_ms"  # request context: how late the open model sent it
+PLANNED_KEY = "staticbench_planned_at"  # request context: its planned send time (wall clock)
 
 
 def size_of(path: str) -> int:
@@ -109,6 +111,8 @@ class StaticUser(FastHttpUser):
         """
         lag_ms = self.schedule.next_slot() * 1000 if self.schedule is not None else 0.0
         context = {LAG_KEY: lag_ms}
+        if self.schedule is not None:  # which measured window the request belongs to
+            context[PLANNED_KEY] = time.time() - lag_ms / 1000
         try:
             return self._expect(path, status, length, headers, name or path, context)
         except Exception as error:  # any client error is the server's failure
@@ -173,6 +177,8 @@ def _record_latency(
     open model from the planned send time (the schedule's lateness added)."""
     total_ms = response_time + (context or {}).get(LAG_KEY, 0.0)
     LATENCY.record_value(min(HIGHEST_US, max(1, round(total_ms * 1000))))
+    if context is not None and PLANNED_KEY in context:
+        WINDOW.completed(context[PLANNED_KEY])
 
 
 if HDR_DIR:  # only when someone will read the histogram (the runner sets the directory)
