@@ -59,7 +59,7 @@ class BlogServer:
             except ConnectionAbortedError:
                 continue  # the client gave up before we accepted it
             except OSError as error:  # e.g. out of file descriptors: keep serving the others
-                self.context.report_crash("accept", error)
+                self.context.accept_failed(error)
                 await asyncio.sleep(ACCEPT_RETRY_DELAY)
                 continue
             self._admit(client)

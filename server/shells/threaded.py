@@ -106,7 +106,7 @@ class ThreadedServer:
             except ConnectionAbortedError:
                 continue  # the client gave up before we accepted it
             except OSError as error:  # e.g. out of file descriptors: keep serving others
-                self.context.report_crash("accept", error)
+                self.context.accept_failed(error)
                 self._pause_accepting()
                 return
             self._admit(sock)
