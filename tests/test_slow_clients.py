@@ -36,8 +36,8 @@ SEND_PATHS = ["on", "off"]
 
 
 def shells() -> list[object]:
-    """The variants these tests cover (the threaded and blog shells follow)."""
-    return [param for param in each_variant() if param.id in ("asyncio", "uvloop")]  # type: ignore[attr-defined]  # --sendfile: os.sendfile, or the copy through a small buffer
+    """The variants these tests cover (the blog shell follows)."""
+    return [param for param in each_variant() if param.id != "blog"]  # type: ignore[attr-defined]  # --sendfile: os.sendfile, or the copy through a small buffer
 
 
 def get(target: str, *, close: bool = False) -> bytes:
