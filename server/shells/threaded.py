@@ -215,8 +215,8 @@ class ThreadedServer:
         if not done:
             return
         self._unwatch(client)
-        if client.then is Next.READ and client.parser.has_partial_request and not self.stopping:
-            self._to_pool(client)  # pipelined requests are waiting in the parser
+        if client.then is Next.READ and client.parser.has_partial_request:
+            self._to_pool(client)  # pipelined requests are waiting (answered even at shutdown)
         else:
             self._take_back(client)
 
