@@ -182,13 +182,15 @@ class BlogServer:
             raise OSError("the file shrank while it was being sent")
 
     async def _linger(self, client: socket.socket) -> None:
-        """Close without a reset: FIN, then discard input until the client's FIN.
+        """Close without a reset: FIN, then (if input is waiting) discard it until the FIN.
 
         Closing with unread input (requests pipelined after the one we answer) makes the
         kernel send RST and drop the end of the response still queued for the client.
         """
         with contextlib.suppress(OSError, TimeoutError):
             client.shutdown(socket.SHUT_WR)
+            if not client.recv(1, socket.MSG_PEEK):  # BlockingIOError: nothing unread, no RST
+                return  # the client has closed already
             async with asyncio.timeout(_LINGER):
                 while await self.loop.sock_recv(client, _RECV_SIZE):
                     pass
