@@ -25,7 +25,7 @@ _SERVER_OPTIONS: list[tuple[str, Callable[[str], object], str]] = [
     ("--max-connections", bounded(int, 1), "open connections allowed"),
     ("--head-timeout", bounded(float, 0.1), "seconds to receive a request head"),
     ("--keepalive-timeout", bounded(float, 0.1), "seconds an idle connection is kept"),
-    ("--send-timeout", bounded(float, 0.1), "seconds a client may stall reading"),
+    ("--send-timeout", bounded(float, 0.1), "seconds a send may make no progress"),
     ("--grace", bounded(float, 0), "seconds in-flight responses get at shutdown"),
 ]
 _STORE_OPTIONS: list[tuple[str, str, Callable[[str], object], str]] = [
@@ -55,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("--variant", choices=list(VARIANTS), default=defaults.variant, help="I/O design")
     cache = "on" if defaults.cache else "off"  # argparse runs string defaults through `type`
     add("--cache", type=on_off, default=cache, metavar="on|off", help="file cache")
+    sendfile = "on" if defaults.sendfile else "off"
+    add(
+        "--sendfile",
+        type=on_off,
+        default=sendfile,
+        metavar="on|off",
+        help="large files by sendfile",
+    )
     add("--host", default=defaults.host, help="address to listen on")
     add("--root", default=defaults.root, help="directory to serve")
     for flag, kind, text in _SERVER_OPTIONS:
@@ -81,7 +89,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
     """The ServerConfig an argument namespace describes."""
     values = vars(args)
     store = StoreConfig(**{field: values[f"store_{field}"] for _, field, _, _ in _STORE_OPTIONS})
-    plain = ["variant", "cache", "host", "root", "stats_dir"]
+    plain = ["variant", "cache", "sendfile", "host", "root", "stats_dir"]
     plain += [_field(flag) for flag, _, _ in _SERVER_OPTIONS]
     return ServerConfig(**{name: values[name] for name in plain}, store=store)
 

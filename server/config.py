@@ -25,6 +25,7 @@ class ServerConfig:
 
     variant: str = "asyncio"
     cache: bool = True
+    sendfile: bool = True  # large files with os.sendfile; off: copied through a small buffer
     host: str = "127.0.0.1"
     port: int = 8080
     root: str = "static"
@@ -34,7 +35,7 @@ class ServerConfig:
     max_connections: int = 10_000
     head_timeout: float = 10.0  # seconds to receive a whole request head
     keepalive_timeout: float = 5.0  # seconds an idle persistent connection is kept
-    send_timeout: float = 30.0  # seconds a client may refuse to read before it is dropped
+    send_timeout: float = 30.0  # seconds a send may make no progress before the client is dropped
     grace: float = 5.0  # seconds in-flight responses get at shutdown
     stats_dir: str | None = None
     store: StoreConfig = field(default_factory=StoreConfig)

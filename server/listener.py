@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 
 
 def open_listener(host: str, port: int, backlog: int, *, reuse_port: bool = False) -> socket.socket:
@@ -35,3 +36,12 @@ def tune_connection(sock: socket.socket) -> None:
     """Small responses go out at once: Nagle's algorithm would delay pipelined replies."""
     with contextlib.suppress(OSError):  # not TCP (e.g. a socketpair in a test)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+_LINGER_OFF = struct.pack("ii", 1, 0)  # SO_LINGER on with a zero timeout: close sends RST
+
+
+def reset_on_close(sock: socket.socket) -> None:
+    """Make the next close() reset the connection and drop its unsent bytes."""
+    with contextlib.suppress(OSError):  # already closed, or not TCP
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_OFF)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.config import ServerConfig
 from server.files import SiteRoot
@@ -23,6 +25,9 @@ log = logging.getLogger("staticbench")
 # Seconds a shell stops accepting after accept() failed (e.g. out of file descriptors):
 # retrying at once would spin on the still-readable listener and flood the log.
 ACCEPT_RETRY_DELAY = 1.0
+# Seconds between two info lines about clients that left or stalled: each is counted, but
+# a client must not control the log volume.
+_CLIENT_LOG_EVERY = 1.0
 
 
 @dataclass
@@ -34,6 +39,8 @@ class ServerContext:
     site: StaticSite
     stats: ServerStats
     on_ready: Callable[[], None]
+    _quiet_until: float = 0.0  # no client-event log line before this monotonic time
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # the threaded shell
 
     def write_stats(self) -> None:
         """Hand the counters over (see `server.stats`), if a stats directory was given."""
@@ -49,6 +56,33 @@ class ServerContext:
         """One log line for an unexpected error; the server goes on."""
         self.stats.internal_errors += 1
         log.error("unexpected error in %s: %s: %s", where, type(error).__name__, error)
+
+    def accept_failed(self, error: BaseException) -> None:
+        """accept() failed (e.g. out of file descriptors); the shell backs off and retries."""
+        with self._lock:
+            self.stats.accept_failures += 1
+        log.warning("cannot accept connections for now (%s); retrying", error)
+
+    def peer_gone(self) -> None:
+        """A client went away mid-response: its own business, counted, never a 500."""
+        with self._lock:
+            self.stats.client_disconnects += 1
+        self._log_rarely("a client left mid-response")
+
+    def send_timed_out(self) -> None:
+        """A client made no progress reading for --send-timeout and was dropped."""
+        with self._lock:
+            self.stats.send_timeouts += 1
+        self._log_rarely("a client stalled for --send-timeout and was dropped")
+
+    def _log_rarely(self, what: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._quiet_until:
+                return
+            self._quiet_until = now + _CLIENT_LOG_EVERY
+            left, stalled = self.stats.client_disconnects, self.stats.send_timeouts
+        log.info("%s (so far: %d left mid-response, %d stalled)", what, left, stalled)
 
 
 def build_context(

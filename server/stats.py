@@ -23,9 +23,12 @@ class ServerStats:
     cache_misses: int = 0
     cache_evictions: int = 0
     file_reads: int = 0
-    sendfile_responses: int = 0  # large bodies sent with os.sendfile / loop.sendfile
+    sendfile_responses: int = 0  # large bodies sent with os.sendfile
     copied_responses: int = 0  # large bodies sent by reading and writing chunks
     refused_connections: int = 0  # over --max-connections
+    client_disconnects: int = 0  # clients that left mid-response (not errors)
+    send_timeouts: int = 0  # clients dropped after --send-timeout without progress
+    accept_failures: int = 0  # back-offs after accept() failed (e.g. out of descriptors)
 
     def write(self, directory: str, variant: str, cache: str) -> str:
         """Write this process's counters to `directory/stats-<pid>.json`; returns the path."""

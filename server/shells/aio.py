@@ -4,26 +4,36 @@ It only moves bytes: socket → parser → site → transport. Responses that ar
 memory are written synchronously from `data_received` (no task per request); a request
 that needs file I/O, or a body to stream, gets one task, and the connection answers its
 later pipelined requests only after that one, in order. Write flow control: when the
-transport's buffer is full we stop reading and answering until it drains.
+transport's (bounded) buffer is full we stop reading and answering until it drains. Large
+bodies go out with our own os.sendfile on the transport's socket while the transport is
+empty, on both loops; a copy through a small buffer is the per-response fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
 from aiofile import AIOFile
 
-from server.listener import tune_connection
+from server.listener import reset_on_close, tune_connection
 from server.protocol import ProtocolError, Request, RequestParser
 from server.response import DATE_LINE, FileSpan, Response, text_response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
+from server.shells import sending
 from server.static import error_response, internal_error
 
-_COPY_CHUNK = 256 * 1024
+_COPY_CHUNK = 64 * 1024  # the fallback's buffer: small, because slow readers hold one each
+# The transport's write buffer: above HIGH we stop reading and answering until it is below
+# LOW, so a client that reads slowly costs at most about HIGH + one response in memory.
+_HIGH_WATER = 64 * 1024
+_LOW_WATER = 16 * 1024
 _TICK = 1.0  # seconds between timeout sweeps; deadlines are this coarse
+_LINGER = 2.0  # seconds a closing connection waits for the client's FIN (see `_close`)
 
 
 class AioServer:
@@ -37,50 +47,79 @@ class AioServer:
         self.connections: set[HttpConnection] = set()
         self.loop = asyncio.get_running_loop()
         self.now = self.loop.time()  # coarse clock, advanced by the sweep
-        self.native_sendfile = True  # cleared when the loop says it has no sendfile
         self.stopping = False
-        self.quiet_until = 0.0  # accept errors are not logged again before this loop time
+        self.connecting: set[asyncio.Task[Any]] = set()  # accepted, transport being made
+        self.accepting = False
 
     async def serve(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully."""
-        self.loop.set_exception_handler(self._on_loop_error)
         stop = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(signum, stop.set)
-        server = await self.loop.create_server(
-            lambda: HttpConnection(self), sock=self.context.listener, backlog=self.config.backlog
-        )
+        self._start_accepting()
         self._tick()
         self.context.on_ready()
         await stop.wait()
-        await self._shut_down(server)
+        await self._shut_down()
 
-    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, details: dict[str, Any]) -> None:
-        """One log line per back-off when accept() fails, not one traceback per attempt.
+    # -- accepting ------------------------------------------------------------------------
 
-        Python 3.11's selector loop retries accept() up to `backlog` times on EMFILE and
-        logs every failure (CPython issue 151615); everything else goes to the default.
+    def _start_accepting(self) -> None:
+        if not self.stopping:
+            self.loop.add_reader(self.context.listener.fileno(), self._accept_waiting)
+            self.accepting = True
+
+    def _stop_accepting(self) -> None:
+        if self.accepting:
+            self.loop.remove_reader(self.context.listener.fileno())
+            self.accepting = False
+
+    def _accept_waiting(self) -> None:
+        """Accept every waiting connection (up to the backlog), on both loops.
+
+        Our own accept, not `create_server`'s: libuv (uvloop) accepts one connection per
+        loop iteration, so under `ab -c 1000 -k` the accept queue drained at ~35/s while
+        accepted clients were served, and new ones waited seconds. It also sees EMFILE,
+        which libuv swallows (it accepts and drops the connection without a word).
         """
-        if "accept" not in str(details.get("message", "")):
-            loop.default_exception_handler(details)
-            return
-        if self.loop.time() >= self.quiet_until:
-            self.quiet_until = self.loop.time() + ACCEPT_RETRY_DELAY
-            error = details.get("exception") or RuntimeError(details.get("message"))
-            self.context.report_crash("accept", error)
+        listener = self.context.listener
+        for _ in range(self.config.backlog):
+            try:
+                sock, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue  # the client gave up before we accepted it
+            except OSError as error:  # e.g. out of file descriptors: back off, then retry
+                self._back_off(error)
+                return
+            task = self.loop.create_task(self._connect(sock))
+            self.connecting.add(task)
+            task.add_done_callback(self.connecting.discard)
+
+    async def _connect(self, sock: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(lambda: HttpConnection(self), sock)
+        except OSError:  # the client left before its transport was made
+            sock.close()
+
+    def _back_off(self, error: OSError) -> None:
+        """One log line per back-off, and no accepting meanwhile (the listener stays ready)."""
+        self.context.accept_failed(error)
+        self._stop_accepting()
+        self.loop.call_later(ACCEPT_RETRY_DELAY, self._start_accepting)
 
     def _tick(self) -> None:
         self.now = self.loop.time()
         DATE_LINE.tick()
         for connection in list(self.connections):
             connection.check_deadlines(self.now)
-        if not self.stopping:
-            self.loop.call_later(_TICK, self._tick)
+        self.loop.call_later(_TICK, self._tick)  # also during shutdown: stalls still count
 
-    async def _shut_down(self, server: asyncio.Server) -> None:
+    async def _shut_down(self) -> None:
         """Stop accepting, let in-flight responses finish within the grace period."""
         self.stopping = True
-        server.close()
+        self._stop_accepting()
         for connection in list(self.connections):
             connection.close_if_idle()
         deadline = self.loop.time() + self.config.grace
@@ -103,7 +142,12 @@ class HttpConnection(asyncio.Protocol):
         self.write_paused = False
         self.drained: asyncio.Future[None] | None = None
         self.closing = False
-        self.last_active = self.head_started = self.paused_since = server.now
+        self.last_active = self.head_started = server.now
+        # A send is stalled since this time (None: not waiting on the client): a paused
+        # transport or our sendfile waiting for room; the sweep drops it after send_timeout.
+        self.blocked_since: float | None = None
+        self.buffered = 0  # the paused transport's buffer size at the last sweep
+        self.lingering_since: float | None = None  # closing, waiting for the client's FIN
 
     # -- asyncio.Protocol callbacks --------------------------------------------------
 
@@ -120,6 +164,7 @@ class HttpConnection(asyncio.Protocol):
             return
         server.connections.add(self)
         self.stats.connections += 1
+        transport.set_write_buffer_limits(high=_HIGH_WATER, low=_LOW_WATER)
         tune_connection(transport.get_extra_info("socket"))
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -130,6 +175,8 @@ class HttpConnection(asyncio.Protocol):
             self.task.cancel()
 
     def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return  # a lingering close reads and discards (see `_close`)
         if not self.parser.has_partial_request:
             self.head_started = self.server.now
         self.parser.feed(data)
@@ -139,14 +186,17 @@ class HttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
-        self.paused_since = self.server.now
+        self.blocked_since = self.server.loop.time()
         assert self.transport is not None
+        self.buffered = self.transport.get_write_buffer_size()
         self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        self.blocked_since = None
         assert self.transport is not None
-        self.transport.resume_reading()
+        if not self.closing:
+            self.transport.resume_reading()
         self._wake_writer()
         if self.task is None:
             self._answer_ready()
@@ -183,17 +233,25 @@ class HttpConnection(asyncio.Protocol):
             if span is None:
                 self._send(response)
             else:
-                await self._stream(response, span)
+                await self._stream(self._final(response), span)
+        except sending.PEER_GONE:
+            self.server.context.peer_gone()
+            self.abort()
         except Exception as error:
             self.server.context.report_crash("respond", error)
             self._send(internal_error())
         self.task = None
         self._answer_ready()
 
+    def _final(self, response: Response) -> Response:
+        """At shutdown every response says the connection closes after it."""
+        return response.closing() if self.server.stopping else response
+
     def _send(self, response: Response) -> None:
         assert self.transport is not None
         if self.closing:
             return
+        response = self._final(response)
         self.transport.writelines(response.pieces())
         self._after_response(response)
 
@@ -202,10 +260,8 @@ class HttpConnection(asyncio.Protocol):
         if response.status >= 400:
             self.stats.errors_4xx_5xx += 1
         self.last_active = self.server.now
-        if response.close or self.server.stopping:
-            self.closing = True
-            assert self.transport is not None
-            self.transport.close()
+        if response.close:
+            self._close()
 
     # -- streaming large files ----------------------------------------------------------
 
@@ -214,32 +270,73 @@ class HttpConnection(asyncio.Protocol):
         self.transport.write(response.head())
         with open(span.path, "rb") as file:
             sent = await self._send_file(file, span)
-        if sent != span.length:  # the file shrank under us: the framing is broken
+        if sent != span.length:  # the file shrank under us (or the client left)
             self.abort()
             return
-        self._after_response(response)
+        self._after_response(response)  # counted here: no await after the last byte
 
     async def _send_file(self, file: BinaryIO, span: FileSpan) -> int:
-        """loop.sendfile when the loop has it (uvloop has not), else read + write."""
+        """Our own sendfile (both loops); a copy for this response only if sendfile cannot."""
+        if not self.server.config.sendfile:
+            self.stats.copied_responses += 1
+            return await self._copy(span)
+        try:
+            sent = await self._sendfile(file, span)
+        except sending.SendfileUnavailable:
+            self.stats.copied_responses += 1
+            return await self._copy(span)
+        self.stats.sendfile_responses += 1
+        return sent
+
+    async def _sendfile(self, file: BinaryIO, span: FileSpan) -> int:
+        """os.sendfile on a duplicate of the transport's socket, once the transport is empty.
+
+        A duplicate, because both loops refuse `add_writer` on a transport's own fd. Reading
+        is paused meanwhile, so pipelined requests wait in the kernel, not in our memory.
+        """
         assert self.transport is not None
-        if self.server.native_sendfile:
-            try:
-                sent = await self.server.loop.sendfile(
-                    self.transport, file, span.offset, span.length, fallback=False
-                )
-            except (asyncio.SendfileNotAvailableError, NotImplementedError):
-                self.server.native_sendfile = False
-            else:
-                self.stats.sendfile_responses += 1
-                return sent
-        self.stats.copied_responses += 1
-        return await self._copy(span)
+        await self._flushed()
+        if self.closing:
+            return 0
+        fd = os.dup(self.transport.get_extra_info("socket").fileno())
+        self.transport.pause_reading()
+        try:
+            wait = lambda: self._writable(fd)  # noqa: E731
+            return await sending.sendfile(fd, file.fileno(), span.offset, span.length, wait)
+        finally:
+            os.close(fd)
+            if not self.closing:
+                self.transport.resume_reading()
+
+    async def _writable(self, fd: int) -> None:
+        self.blocked_since = self.server.loop.time()
+        try:
+            await sending.writable(self.server.loop, fd)
+        finally:
+            self.blocked_since = None
+
+    async def _flushed(self) -> None:
+        """Wait until the transport has handed everything it holds to the kernel."""
+        assert self.transport is not None
+        if not self.transport.get_write_buffer_size():
+            return
+        self.transport.set_write_buffer_limits(high=0)  # pauses now, resumes only when empty
+        try:
+            while self.transport.get_write_buffer_size() and not self.closing:
+                await self._drain()
+        finally:
+            if not self.transport.is_closing():
+                self.transport.set_write_buffer_limits(high=_HIGH_WATER, low=_LOW_WATER)
 
     async def _copy(self, span: FileSpan) -> int:
+        """Read + write through one small buffer, waiting whenever the transport is full."""
         assert self.transport is not None
         sent = 0
         async with AIOFile(span.path, "rb") as handle:
             while sent < span.length and not self.closing:
+                if self.write_paused:
+                    await self._drain()
+                    continue
                 size = min(_COPY_CHUNK, span.length - sent)
                 chunk = await handle.read(size, span.offset + sent)
                 if not chunk:
@@ -247,8 +344,6 @@ class HttpConnection(asyncio.Protocol):
                 assert isinstance(chunk, bytes)
                 self.transport.write(chunk)
                 sent += len(chunk)
-                if self.write_paused:
-                    await self._drain()
         return sent
 
     async def _drain(self) -> None:
@@ -262,11 +357,13 @@ class HttpConnection(asyncio.Protocol):
     # -- deadlines and shutdown ----------------------------------------------------------
 
     def check_deadlines(self, now: float) -> None:
-        """Called about once a second: enforce send, head and keep-alive timeouts."""
+        """Called about once a second: enforce send, head, keep-alive and linger timeouts."""
         config = self.server.config
-        if self.write_paused:
-            if now - self.paused_since > config.send_timeout:
-                self.abort()
+        if self.blocked_since is not None:
+            self._check_stall(now)
+        elif self.lingering_since is not None:
+            if now - self.lingering_since > _LINGER and self.transport is not None:
+                self.transport.close()  # a FIN after what the kernel still holds, no reset
         elif self.task is not None:
             return
         elif self.parser.has_partial_request:
@@ -275,20 +372,55 @@ class HttpConnection(asyncio.Protocol):
         elif now - self.last_active > config.keepalive_timeout:
             self._close()
 
+    def _check_stall(self, now: float) -> None:
+        """Drop a client whose send made no progress for send_timeout."""
+        assert self.blocked_since is not None
+        self._note_drain_progress(now)
+        if now - self.blocked_since > self.server.config.send_timeout:
+            self.server.context.send_timed_out()
+            self.abort()
+
+    def _note_drain_progress(self, now: float) -> None:
+        """A paused transport whose buffer shrank since the last sweep is not stalled."""
+        if not self.write_paused or self.transport is None:
+            return
+        size = self.transport.get_write_buffer_size()
+        if size < self.buffered:
+            self.blocked_since = now
+        self.buffered = size
+
     def close_if_idle(self) -> None:
         """At shutdown: close now unless a response is under way."""
         if self.task is None and not self.write_paused and not self.parser.has_partial_request:
             self._close()
 
     def _close(self) -> None:
+        """Close without a reset: send FIN, then read and discard until the client's FIN.
+
+        Closing a socket that still has unread bytes (pipelined requests we will not answer)
+        makes the kernel send RST and drop what is still queued to the client — the tail of
+        the last response. So, as nginx's lingering close does, we discard what arrives for
+        _LINGER seconds, then close (a FIN behind the queued bytes, never a reset).
+        """
+        if self.closing or self.transport is None:
+            return
         self.closing = True
-        if self.transport is not None:
+        if not self.transport.can_write_eof():
             self.transport.close()
+            return
+        self.transport.write_eof()
+        self.transport.resume_reading()
+        self.lingering_since = self.server.now
 
     def abort(self) -> None:
-        """Drop the connection without flushing (deadline passed or framing broken)."""
+        """Drop the connection with a reset (deadline passed, framing broken, client gone).
+
+        A reset, not a FIN: the kernel then frees the send queue at once instead of keeping
+        it for a client that does not read.
+        """
         self.closing = True
         if self.transport is not None:
+            reset_on_close(self.transport.get_extra_info("socket"))
             self.transport.abort()
 
 

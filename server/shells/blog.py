@@ -1,10 +1,11 @@
 """The blog post's own I/O design, with the shared core's correct parsing.
 
 A non-blocking listening socket, `loop.sock_accept` in a loop, one task per client,
-`loop.sock_recv` until the parser has a whole request, one response sent with
-`loop.sock_sendall` (`loop.sock_sendfile` for large files), then close: one request per
-connection, as in the post. What the post got wrong (listen(1), reading "until a short
-chunk", no Content-Length, 200 for 404, traversal…) is fixed by the core, not here.
+`loop.sock_recv` until the parser has a whole request, one response sent on the
+non-blocking socket (os.sendfile for large files; a send stalled for --send-timeout drops
+the client), then close: one request per connection, as in the post. What the post got
+wrong (listen(1), reading "until a short chunk", no Content-Length, 200 for 404,
+traversal…) is fixed by the core, not here.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ import contextlib
 import signal
 import socket
 
-from server.listener import tune_connection
+from aiofile import AIOFile
+
+from server.listener import reset_on_close, tune_connection
 from server.protocol import ProtocolError, Request, RequestParser
 from server.response import FileSpan, Response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
+from server.shells import sending
 from server.static import error_response, internal_error
 
 _RECV_SIZE = 64 * 1024
+_COPY_CHUNK = 64 * 1024
+_LINGER = 2.0  # seconds we discard input after the response, waiting for the client's FIN
 
 
 class BlogServer:
@@ -59,7 +65,7 @@ class BlogServer:
             except ConnectionAbortedError:
                 continue  # the client gave up before we accepted it
             except OSError as error:  # e.g. out of file descriptors: keep serving the others
-                self.context.report_crash("accept", error)
+                self.context.accept_failed(error)
                 await asyncio.sleep(ACCEPT_RETRY_DELAY)
                 continue
             self._admit(client)
@@ -82,10 +88,16 @@ class BlogServer:
         try:
             response = await self._respond(client)
             if response is not None:
-                async with asyncio.timeout(self.config.send_timeout):
-                    await self._send(client, response)
-        except (OSError, TimeoutError):
-            pass  # the client went away or stopped reading: nothing to answer
+                await self._send(client, response)
+                await self._linger(client)
+        except sending.PEER_GONE:
+            self.context.peer_gone()
+            reset_on_close(client)
+        except TimeoutError:  # a send made no progress for the send timeout
+            self.context.send_timed_out()
+            reset_on_close(client)
+        except OSError:
+            reset_on_close(client)  # e.g. the file shrank under us: the framing is broken
         finally:
             self.silent.pop(client, None)
             client.close()
@@ -121,7 +133,8 @@ class BlogServer:
                 return request
 
     async def _send(self, client: socket.socket, response: Response) -> None:
-        await self.loop.sock_sendall(client, response.payload())
+        fd = client.fileno()
+        await sending.send_bytes(fd, response.payload(), lambda: self._writable(fd))
         span = response.streamed_span()
         if span is not None:
             await self._send_file(client, span)
@@ -129,16 +142,58 @@ class BlogServer:
         if response.status >= 400:
             self.stats.errors_4xx_5xx += 1
 
+    async def _writable(self, fd: int) -> None:
+        """A stall is no progress for the send timeout, however long the whole send takes."""
+        async with asyncio.timeout(self.config.send_timeout):
+            await sending.writable(self.loop, fd)
+
     async def _send_file(self, client: socket.socket, span: FileSpan) -> None:
-        with open(span.path, "rb") as file:
-            try:
-                await self.loop.sock_sendfile(
-                    client, file, span.offset, span.length, fallback=False
-                )
-                self.stats.sendfile_responses += 1
-            except asyncio.SendfileNotAvailableError:
-                await self.loop.sock_sendfile(client, file, span.offset, span.length)
-                self.stats.copied_responses += 1
+        """os.sendfile; a copy for this response only if sendfile cannot serve the file."""
+        fd = client.fileno()
+        if self.config.sendfile:
+            with open(span.path, "rb") as file:
+                try:
+                    sent = await sending.sendfile(
+                        fd, file.fileno(), span.offset, span.length, lambda: self._writable(fd)
+                    )
+                except sending.SendfileUnavailable:
+                    pass
+                else:
+                    self.stats.sendfile_responses += 1
+                    return self._check_length(sent, span)
+        self.stats.copied_responses += 1
+        self._check_length(await self._copy(fd, span), span)
+
+    async def _copy(self, fd: int, span: FileSpan) -> int:
+        sent = 0
+        async with AIOFile(span.path, "rb") as handle:
+            while sent < span.length:
+                chunk = await handle.read(min(_COPY_CHUNK, span.length - sent), span.offset + sent)
+                if not chunk:
+                    break
+                assert isinstance(chunk, bytes)
+                await sending.send_bytes(fd, chunk, lambda: self._writable(fd))
+                sent += len(chunk)
+        return sent
+
+    @staticmethod
+    def _check_length(sent: int, span: FileSpan) -> None:
+        if sent != span.length:
+            raise OSError("the file shrank while it was being sent")
+
+    async def _linger(self, client: socket.socket) -> None:
+        """Close without a reset: FIN, then (if input is waiting) discard it until the FIN.
+
+        Closing with unread input (requests pipelined after the one we answer) makes the
+        kernel send RST and drop the end of the response still queued for the client.
+        """
+        with contextlib.suppress(OSError, TimeoutError):
+            client.shutdown(socket.SHUT_WR)
+            if not client.recv(1, socket.MSG_PEEK):  # BlockingIOError: nothing unread, no RST
+                return  # the client has closed already
+            async with asyncio.timeout(_LINGER):
+                while await self.loop.sock_recv(client, _RECV_SIZE):
+                    pass
 
 
 def run(context: ServerContext) -> None:
