@@ -23,7 +23,7 @@ from bench.matrix import CLOSED, PRESETS, SWEEP_SHARES, Matrix
 from bench.peers import PEERS
 from bench.results import FAILED, read_results
 from bench.runner import RunnerSettings, split_cpus
-from bench.scenarios import SCENARIOS
+from bench.scenarios import CLIENTS, LEAN, SCENARIOS
 from bench.summary import render_summary
 from bench.wrk import find_wrk
 from server.variants import VARIANTS
@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         "ceiling; needs the wrk binary), or locust,wrk for both side by side",
     )  # fmt: skip
     add(
+        "--client", type=_list_of(_choice(CLIENTS, "client")), default=(LEAN,),
+        help="locust's HTTP client: lean (default; fast, strict framing), fasthttp "
+        "(geventhttpclient, for realism comparisons), or lean,fasthttp for both side by side",
+    )  # fmt: skip
+    add(
         "--sweep", action="store_true",
         help="per cell: the closed-model maximum, then the open model at "
         f"{', '.join(map(str, SWEEP_SHARES))}%% of it (latency vs load)",
@@ -187,8 +192,9 @@ def matrix_from(args: argparse.Namespace) -> Matrix:
     loads += tuple(f"{share}%" for share in SWEEP_SHARES) if args.sweep else ()
     loads += tuple(f"{rate}/s" for rate in args.rate or ())
     matrix = dataclasses.replace(
-        matrix, engines=tuple(args.engine), loads=loads, peers=tuple(args.peers or ())
-    )
+        matrix, engines=tuple(args.engine), clients=tuple(args.client), loads=loads,
+        peers=tuple(args.peers or ()),
+    )  # fmt: skip
     if args.host is not None and args.variants is None:
         matrix = dataclasses.replace(matrix, variants=(EXTERNAL,), caches=("n/a",))
     return matrix
@@ -271,7 +277,10 @@ def _plan(matrix: Matrix, settings: RunnerSettings) -> str:
         f"server on CPU {settings.server_cpus}, load on CPU {settings.load_cpus}"
         if settings.server_cpus else "not pinned (fewer than 2 CPUs)"
     )  # fmt: skip
-    axes = f"engines {','.join(matrix.engines)}; loads {','.join(matrix.loads)}"
+    axes = (
+        f"engines {','.join(matrix.engines)}; locust clients {','.join(matrix.clients)}; "
+        f"loads {','.join(matrix.loads)}"
+    )
     peers = f"; peers {','.join(matrix.peers)}" if matrix.peers else ""
     return (
         f"{trials} trials: {len(matrix.cells())} cells × {matrix.repeats} repeats, "

@@ -189,7 +189,7 @@ class Runner:
         cell = trial.cell
         return {
             "variant": cell.variant, "cache": cell.cache, "scenario": cell.scenario,
-            "users": cell.users, "engine": cell.engine, "load": cell.load,
+            "users": cell.users, "engine": cell.engine, "client": cell.client, "load": cell.load,
             "repeat": trial.repeat, "started_at": started_at,
             "load_workers": (
                 0 if cell.engine == WRK

@@ -21,6 +21,12 @@ SCENARIOS: dict[str, str] = {
 }
 
 
+# The HTTP clients a scenario can load with (locust's `--client`, bench's `--client`).
+LEAN = "lean"  # bench.scenarios.client: persistent gevent sockets, strict framing
+FASTHTTP = "fasthttp"  # locust's FastHttpSession (geventhttpclient): realism comparisons
+CLIENTS = (LEAN, FASTHTTP)
+
+
 def scenario_file(name: str) -> Path:
     """The locustfile of scenario `name`."""
     if name not in SCENARIOS:

@@ -99,7 +99,7 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert record["started_at"] <= record["finished_at"]
     assert record["interrupted"] is False
 
-    raw = directory / "raw" / "asyncio-on-small-u5-r1"
+    raw = directory / "raw" / "asyncio-on-small-u5-lean-r1"
     for name in ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv"):
         assert (raw / name).is_file(), name
 
@@ -178,7 +178,7 @@ def test_two_workers_give_one_merged_row(tmp_path: Path) -> None:
     assert row["load_workers"] == 2
     assert row["requests"] > 0
     assert row["window_s"] > 0
-    stats = directory / "raw" / "asyncio-on-small-u4-r1" / "locust_stats.csv"
+    stats = directory / "raw" / "asyncio-on-small-u4-lean-r1" / "locust_stats.csv"
     assert row["requests"] == aggregated_request_count(stats)
 
 
@@ -192,6 +192,7 @@ BAD_OPTIONS = {
     "quick-and-full": ["--quick", "--full"],
     "ftp-host": ["--host", "ftp://x"],
     "unknown-engine": ["--engine", "ab"],
+    "unknown-client": ["--client", "lean,requests"],
     "unknown-peer": ["--peers", "nginx,apache"],
     "zero-rate": ["--rate", "0"],
     "peers-with-host": ["--peers", "aiohttp", "--host", "http://127.0.0.1:9"],

@@ -162,6 +162,26 @@ def test_web_ui_swarms_and_sigint_stops_both() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("client", ["lean", "fasthttp"])
+def test_the_web_ui_runs_each_client_set_in_its_form(client: str) -> None:
+    with interactive("--variant", "asyncio", "--client", "lean") as ui:
+        ui.await_web_ui()
+        assert any("--client lean" in " ".join(child.cmdline()) for child in ui.children)
+        server_url = ui.printed(r"^server\s+(http://\S+)")
+        form = {
+            "user_count": 2, "spawn_rate": 2, "user_classes": "MixedVisit", "host": server_url,
+            "client": client,
+        }  # fmt: skip
+        assert ui.post("/swarm", form)["success"] is True
+        deadline = time.monotonic() + 10
+        while (counts := _request_count(ui))[0] < 20 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        requests, failures = counts
+        assert requests >= 20
+        assert failures == 0
+
+
+@pytest.mark.slow
 def test_a_child_dying_stops_the_other() -> None:
     with interactive("--variant", "asyncio") as ui:
         ui.await_web_ui()

@@ -298,7 +298,9 @@ def test_trials_are_interleaved() -> None:
 def test_cells_are_scenario_major() -> None:
     matrix = Matrix(("a", "b"), ("on", "off"), ("small", "close"), (10,), repeats=1)
     labels = [cell.label for cell in matrix.cells()]
-    assert labels[:4] == ["a-on-small-u10", "a-off-small-u10", "b-on-small-u10", "b-off-small-u10"]
+    assert labels[:4] == [
+        "a-on-small-u10-lean", "a-off-small-u10-lean", "b-on-small-u10-lean", "b-off-small-u10-lean"
+    ]  # fmt: skip
     assert len(labels) == len(set(labels)) == 8
     assert {trial.label for trial in matrix.trials()} == {f"{label}-r1" for label in labels}
 
