@@ -21,7 +21,7 @@ from bench.locust_csv import LocustCsvError, read_history
 from bench.matrix import Cell, Trial
 from bench.results import CSV_NAME, OK, read_results
 
-HISTORY_KEYS = ["scenario", "users", "engine", "load", "variant", "cache", "repeat"]
+HISTORY_KEYS = ["scenario", "users", "engine", "client", "load", "variant", "cache", "repeat"]
 
 
 class ReportInputError(Exception):

@@ -192,7 +192,7 @@ def headlines(cells: pd.DataFrame) -> list[str]:
     more when some open-model cell fell short of its target."""
     lines = []
     for key, here in closed(cells).groupby(GROUP, sort=False):
-        scenario, users, engine, _, cache = key
+        scenario, users, engine, client, _, cache = key
         ranked = here.dropna(subset=["rps_median"]).sort_values("rps_median", ascending=False)
         if ranked.empty:
             continue
@@ -202,7 +202,7 @@ def headlines(cells: pd.DataFrame) -> list[str]:
         flags = f" [{'; '.join(marks(best))}]" if marks(best) else ""
         among = "reference peers" if cache == NO_CACHE else f"cache={cache}"
         lines.append(
-            f"{panel_title(scenario, users, engine)} · {among}: {_leader(best)}, "
+            f"{panel_title(scenario, users, engine, client)} · {among}: {_leader(best)}, "
             f"{rate(best['rps_median'])} req/s{speed}{flags}"
         )
     return lines + _shortfall(cells)

@@ -32,7 +32,7 @@ from locust.runners import WorkerRunner
 from bench.latency import HIGHEST_US, SUFFIX, WINDOW_SUFFIX, ProcessWindow, new_histogram, save
 from bench.scenarios import CLIENTS, LEAN
 from bench.scenarios.client import ClientError, LeanClient
-from bench.scenarios.framing import PARSERS
+from bench.scenarios.framing import DEFAULT_PARSER, PARSERS
 
 # gevent's loop caches its clock from when it was created (locust's import); a slow
 # start-up (a busy machine: seconds) would make `-t` and every timer fire that much early.
@@ -68,8 +68,8 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         help="HTTP client: lean (bench.scenarios.client, fast) or fasthttp (geventhttpclient)",
     )  # fmt: skip
     parser.add_argument(
-        "--lean-parser", choices=list(PARSERS), default="minimal", include_in_web_ui=False,
-        help="the lean client's response parser (httptools: llhttp, for comparison)",
+        "--lean-parser", choices=list(PARSERS), default=DEFAULT_PARSER, include_in_web_ui=False,
+        help="the lean client's response parser: httptools (llhttp) or minimal (plain Python)",
     )  # fmt: skip
 
 
@@ -132,7 +132,9 @@ class StaticUser(User):
         if self.host is None:
             raise StopTest("give the server's URL with --host")
         if self.client_name == LEAN:
-            self.lean = _lean_client(self.host, str(getattr(options, "lean_parser", "minimal")))
+            self.lean = _lean_client(
+                self.host, str(getattr(options, "lean_parser", DEFAULT_PARSER))
+            )
             self._fetch = self._fetch_lean
         else:
             self.fast = FastHttpSession(

@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 
-from bench.scenarios.framing import MinimalParser, Parser, Response
+from bench.scenarios.framing import HttptoolsParser, Parser, Response
 
 DEFAULT_TIMEOUT_S = 60.0  # locust's FastHttpUser default (network_timeout)
 RECV_SIZE = 256 * 1024
@@ -41,7 +41,7 @@ class LeanClient:
         port: int,
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
-        parser: Callable[[], Parser] = MinimalParser,
+        parser: Callable[[], Parser] = HttptoolsParser,
     ) -> None:
         self.address = (host, port)
         self.timeout = timeout

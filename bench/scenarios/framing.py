@@ -6,9 +6,10 @@ byte never leaks from one response into the next. Where a reply cannot be framed
 (RFC 9112 §6.3) it raises `FramingError`: the client drops the connection, since every
 later byte on it would be misframed.
 
-Two parsers with one interface, so the numbers can choose: `MinimalParser` (a `find` and
-a `split` per head) and `HttptoolsParser` (llhttp through httptools' callbacks). The
-minimal one is the default: it measured faster (see README, "The lean client").
+Two parsers with one interface, so the numbers can choose: `HttptoolsParser` (llhttp,
+the well-kept C parser, through httptools' callbacks) and `MinimalParser` (plain Python: a
+`find` and a `split` per head). httptools is the default: it measured about twice as fast
+per response (README, "The lean client"); the minimal one also frames replies to HEAD.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ MAX_HEAD = 64 * 1024  # a status line and headers longer than this are a framing
 HEAD_END = b"\r\n\r\n"
 NO_BODY_STATUS = frozenset({204, 304})  # RFC 9110 §15.3.5, §15.4.5: never a body
 LENGTH, CHUNKED, UNTIL_CLOSE = "length", "chunked", "until-close"
+VERSIONS = frozenset({"HTTP/1.1", "HTTP/1.0"})
+TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class FramingError(Exception):
@@ -62,17 +65,21 @@ class _Head:
 
 def parse_head(head: bytes, head_request: bool) -> _Head:
     """The status line and headers (without the blank line) and how the body is framed."""
-    lines = head.decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
+    status_line, _, block = head.decode("latin-1").partition("\r\n")
+    version, _, rest = status_line.partition(" ")
     code = rest[:3]
-    if version not in ("HTTP/1.1", "HTTP/1.0") or not code.isdigit() or rest[3:4] not in ("", " "):
-        raise FramingError(f"bad status line {lines[0][:80]!r}")
+    if version not in VERSIONS or not code.isdigit() or rest[3:4] not in ("", " "):
+        raise FramingError(f"bad status line {status_line[:80]!r}")
     headers: dict[str, str] = {}
-    for line in lines[1:]:
+    for line in block.split("\r\n") if block else ():
         name, colon, value = line.partition(":")
-        if not colon or not name or name != name.strip() or " " in name:
+        if not colon or not name.isascii() or not TOKEN.issuperset(name):
             raise FramingError(f"bad header line {line[:80]!r}")
-        _add_header(headers, name.lower(), value.strip())
+        name = name.lower()
+        if name in headers:
+            _add_header(headers, name, value.strip())
+        else:
+            headers[name] = value.strip()
     status = int(code)
     framing, length = _body_framing(status, headers, head_request)
     return _Head(status, headers, _keep_alive(version, headers, framing), framing, length)
@@ -106,7 +113,8 @@ def _body_framing(status: int, headers: dict[str, str], head_request: bool) -> t
 
 
 def _keep_alive(version: str, headers: dict[str, str], framing: str) -> bool:
-    tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
+    connection = headers.get("connection")
+    tokens = {token.strip().lower() for token in connection.split(",")} if connection else set()
     if framing == UNTIL_CLOSE or "close" in tokens:
         return False
     if "transfer-encoding" in headers and "content-length" in headers:
@@ -211,10 +219,11 @@ class MinimalParser:
 
 
 class HttptoolsParser:
-    """The same interface on httptools' `HttpResponseParser` (llhttp), for comparison.
+    """The same interface on httptools' `HttpResponseParser` (llhttp).
 
-    llhttp cannot be told that a request was HEAD, and httptools cannot signal the end of
-    the input, so a HEAD reply or a body ended by the close raises FramingError here."""
+    llhttp cannot be told that a request was HEAD, so a HEAD reply raises FramingError
+    here (the scenarios send none); httptools cannot signal the end of the input, so a
+    body ended by the close is completed here, by the same rule as the minimal parser."""
 
     def __init__(self) -> None:
         import httptools  # only when chosen: the default parser needs no C extension
@@ -228,12 +237,17 @@ class HttptoolsParser:
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._started = False
+        self._until_close = False
 
     def on_message_begin(self) -> None:
         self._started = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         _add_header(self._headers, name.decode("latin-1").lower(), value.decode("latin-1"))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        self._until_close = _body_framing(status, self._headers, False)[0] == UNTIL_CLOSE
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -260,15 +274,21 @@ class HttptoolsParser:
         return self._done.popleft() if self._done else None
 
     def at_eof(self, head_request: bool) -> Response | None:
-        """Nothing pending is the only clean close here."""
+        """The close ends a body framed by it; anything else pending was cut short."""
         if self._done:
             return self._done.popleft()
+        if self._until_close:
+            status, body = self._parser.get_status_code(), b"".join(self._body)
+            response = Response(status, self._headers, body, keep_alive=False)
+            self._reset()
+            return response
         if self._started:
             raise FramingError("connection closed inside a response")
         return None
 
 
 PARSERS: dict[str, type[MinimalParser] | type[HttptoolsParser]] = {
+    "httptools": HttptoolsParser,  # the default
     "minimal": MinimalParser,
-    "httptools": HttptoolsParser,
 }
+DEFAULT_PARSER = "httptools"

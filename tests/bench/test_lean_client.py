@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.scenarios.client import ClientError, LeanClient
-from bench.scenarios.framing import PARSERS, MinimalParser
+from bench.scenarios.framing import DEFAULT_PARSER, PARSERS, MinimalParser
 from tests.bench.scripted_server import ScriptedServer, dribble, response
 
 BODIES = [b"first", b"second response", b"3"]
@@ -39,7 +39,9 @@ def _close_clients() -> Iterator[None]:
         _OPEN.pop().close()
 
 
-def client(server: ScriptedServer, parser: str = "minimal", timeout: float = 5.0) -> LeanClient:
+def client(
+    server: ScriptedServer, parser: str = DEFAULT_PARSER, timeout: float = 5.0
+) -> LeanClient:
     """A client of `server`, closed when the test ends."""
     lean = LeanClient("127.0.0.1", server.port, timeout=timeout, parser=PARSERS[parser])
     _OPEN.append(lean)
@@ -171,23 +173,22 @@ def test_http_1_0_replies_close_unless_kept_alive(
     assert lean.connections == (1 if reuses else 2)
 
 
-def test_a_body_ended_by_the_close() -> None:
+def test_a_body_ended_by_the_close(parser: str) -> None:
     def reply(connection: socket.socket, number: int, head: bytes) -> bool:
         connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
         return False
 
     with ScriptedServer(reply) as server:
-        lean = client(server)
+        lean = client(server, parser)
         assert lean.request("GET", "/").body == b"until the end"
         assert lean.request("GET", "/").body == b"until the end"
     assert lean.connections == 2
 
 
-def test_no_body_for_head_304_and_204() -> None:
-    # Each carries a Content-Length of the representation, but no body: the next reply
+def test_no_body_for_304_204_and_interim_replies(parser: str) -> None:
+    # A 304 carries the Content-Length of the representation, but no body: the next reply
     # on the same connection must frame cleanly after it.
     replies = [
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n",  # to HEAD
         b'HTTP/1.1 304 Not Modified\r\nETag: "e"\r\nContent-Length: 1234\r\n\r\n',
         b"HTTP/1.1 204 No Content\r\n\r\n",
         b"HTTP/1.1 100 Continue\r\n\r\n" + response(b"after interim"),
@@ -198,12 +199,34 @@ def test_no_body_for_head_304_and_204() -> None:
         return True
 
     with ScriptedServer(reply) as server:
-        lean = client(server)
-        got = [lean.request(method, "/") for method in ("HEAD", "GET", "GET", "GET")]
-    assert [(r.status, r.body) for r in got] == [
-        (200, b""), (304, b""), (204, b""), (200, b"after interim")
-    ]  # fmt: skip
+        lean = client(server, parser)
+        got = [lean.request("GET", "/") for _ in replies]
+    assert [(r.status, r.body) for r in got] == [(304, b""), (204, b""), (200, b"after interim")]
     assert lean.connections == 1
+
+
+def test_no_body_for_head_with_the_minimal_parser() -> None:
+    def reply(connection: socket.socket, number: int, head: bytes) -> bool:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n" + response(b"x"))
+        return True
+
+    with ScriptedServer(reply) as server:
+        lean = client(server, "minimal")
+        assert lean.request("HEAD", "/").body == b""
+        assert lean.request("GET", "/").body == b"x"  # sent with the HEAD reply
+    assert lean.connections == 1
+
+
+def test_httptools_refuses_to_frame_a_head_reply() -> None:
+    # llhttp cannot be told the request was HEAD: a failure, never a misframed body.
+    def reply(connection: socket.socket, number: int, head: bytes) -> bool:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n")
+        return True
+
+    with ScriptedServer(reply) as server:
+        lean = client(server, "httptools")
+        with pytest.raises(ClientError, match="HEAD"):
+            lean.request("HEAD", "/")
 
 
 def test_a_stalled_server_is_a_timeout_failure(parser: str) -> None:
