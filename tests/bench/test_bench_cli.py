@@ -123,7 +123,7 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert "[1/1]" in done.stdout
     assert re.search(r"[\d,]+ req/s", done.stdout), done.stdout
     assert re.search(r"req/s \(median\).*trials ok", done.stdout), done.stdout
-    summary_row = r"small\s+5\s+locust\s+closed\s+asyncio\s+on\s+[\d,]+\s+—\s+\S+\s+0\s+"
+    summary_row = r"small\s+5\s+locust\s+lean\s+closed\s+asyncio\s+on\s+[\d,]+\s+—\s+\S+\s+0\s+"
     assert re.search(summary_row + r"(generator-bound\s+)?1/1", done.stdout), done.stdout
     # Locust's own summary table and logging go to the raw directory, never to stdout.
     for chatter in ("Aggregated", "Response time percentiles", "locust.main"):
