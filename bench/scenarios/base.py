@@ -135,7 +135,7 @@ class StaticUser(User):
             self.lean = _lean_client(
                 self.host, str(getattr(options, "lean_parser", DEFAULT_PARSER))
             )
-            self._fetch = self._fetch_lean
+            self._fetch: Fetch = self._fetch_lean
         else:
             self.fast = FastHttpSession(
                 base_url=self.host, request_event=environment.events.request, user=self
