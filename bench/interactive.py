@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench.engines.locust.scenarios import SCENARIOS, scenario_file
+from bench.plan.axes import CLIENTS, LEAN
 from bench.targets.probe import http_status
 from bench.targets.process import ChildProcess, ChildStartError, ServerProcess
 from server.cli import build_parser as build_server_parser
@@ -47,6 +48,7 @@ class Options:
     load_cpus: tuple[int, ...] | None
     server_args: tuple[str, ...]  # passed through to `python -m server`
     site: Path  # the directory the server serves; the scenarios check sizes against it
+    client: str = LEAN  # the web UI form's default HTTP client (it can be changed there)
 
 
 def _on_off(text: str) -> str:
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=(1,),
         help="comma list, for locust (default 1)",
     )
+    add("--client", choices=CLIENTS, default=LEAN, help="HTTP client preselected in the web UI")
     add(
         "--server-args",
         nargs=argparse.REMAINDER,
@@ -105,6 +108,7 @@ def parse_options(argv: Sequence[str] | None) -> tuple[Options, list[str]]:
         load_cpus=load_cpus,
         server_args=tuple(args.server_args),
         site=(PROJECT / root).resolve(),
+        client=args.client,
     )
     return options, notes
 
@@ -152,10 +156,11 @@ class LocustWebUI(ChildProcess):
     Its stderr (where locust logs) is a log file that outlives it, not a hidden temporary.
     """
 
-    def __init__(self, host: str, web_port: int, log: Path, cpus: Sequence[int] | None) -> None:
-        super().__init__(
-            locust_argv(host, web_port), cpus=cpus, cwd=str(PROJECT), log=log, own_group=True
-        )
+    def __init__(
+        self, host: str, web_port: int, log: Path, cpus: Sequence[int] | None, client: str = LEAN
+    ) -> None:
+        argv = locust_argv(host, web_port, client)
+        super().__init__(argv, cpus=cpus, cwd=str(PROJECT), log=log, own_group=True)
         self.web_port = web_port
         self.log = log
 
@@ -176,12 +181,13 @@ class LocustWebUI(ChildProcess):
         raise self._not_ready()
 
 
-def locust_argv(host: str, web_port: int) -> list[str]:
-    """The locust command line: every scenario file, the class picker, the web UI."""
+def locust_argv(host: str, web_port: int, client: str = LEAN) -> list[str]:
+    """The locust command line: every scenario file, the class picker, the web UI, and the
+    scenarios' `--client` (shown in the UI's form, where it can be changed per start)."""
     files = ",".join(str(scenario_file(name)) for name in SCENARIOS)
     return [
         sys.executable, "-m", "locust", "-f", files, "--class-picker", "--host", host,
-        "--web-host", WEB_HOST, "--web-port", str(web_port),
+        "--web-host", WEB_HOST, "--web-port", str(web_port), "--client", client,
     ]  # fmt: skip
 
 
@@ -211,7 +217,9 @@ def run(options: Options, notes: Sequence[str]) -> int:
     try:
         with server:
             print(f"server  {server.url}  ({_describe(options)})", flush=True)
-            locust = LocustWebUI(server.url, options.web_port, _new_log(), options.load_cpus)
+            locust = LocustWebUI(
+                server.url, options.web_port, _new_log(), options.load_cpus, options.client
+            )
             with locust:
                 print(f"locust  log in {locust.log}", flush=True)
                 print(_open_line(locust.url), flush=True)

@@ -23,8 +23,8 @@ from typing import Any
 
 import psutil
 import pytest
-from server.spawn import ServerProcess
 
+from bench.targets.process import ServerProcess
 from tests.conftest import each_variant
 from tests.rawhttp import connect, parse_responses
 

@@ -18,6 +18,11 @@ SCENARIOS: dict[str, str] = {
     "range": "byte ranges of the 100 KiB file, 206 expected",
 }
 
+# The HTTP clients a locust scenario can load with (locust's and bench's `--client`).
+LEAN = "lean"  # bench.engines.locust.scenarios.client: persistent gevent sockets, strict framing
+FASTHTTP = "fasthttp"  # locust's FastHttpSession (geventhttpclient): realism comparisons
+CLIENTS = (LEAN, FASTHTTP)
+
 LOCUST = "locust"
 WRK = "wrk"
 ENGINES = (LOCUST, WRK)

@@ -1,5 +1,5 @@
-"""What a run measures: cells (server × cache × scenario × users × engine × load), repeated,
-interleaved.
+"""What a run measures: cells (server × cache × scenario × users × engine × client × load),
+repeated, interleaved.
 
 Repeats are interleaved — every cell once, then every cell again, in reverse order on odd
 repeats — so slow drift of a shared machine spreads over all cells instead of biasing the
@@ -20,10 +20,11 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.plan.axes import LOCUST, unsupported
+from bench.plan.axes import FASTHTTP, LEAN, LOCUST, unsupported
 
 CLOSED = "closed"
 NO_CACHE = "n/a"  # the cache axis of a reference peer (it has its own, or none)
+NO_CLIENT = "n/a"  # the client axis of an engine that is not locust (wrk is its own client)
 SWEEP_SHARES = (10, 25, 50, 75, 90)  # % of the maximum, for --sweep
 EQUAL_PREFIX = "equal"
 EQUAL_SHARE = 50  # the presets' equal load: % of the slowest closed maximum of the scenario
@@ -86,26 +87,32 @@ class Cell:
     users: int
     engine: str = LOCUST
     load: str = CLOSED
+    client: str = LEAN  # locust's HTTP client; NO_CLIENT for wrk
 
     @property
     def label(self) -> str:
-        """A short, file-name-safe name, e.g. `uvloop-on-small-u50` or
-        `uvloop-on-small-u50-open50pct`, `nginx-na-small-u50-wrk`."""
+        """A short, file-name-safe name, e.g. `uvloop-on-small-u50-lean`,
+        `uvloop-on-small-u50-lean-open50pct`, `nginx-na-small-u50-wrk`. FastHttpUser cells
+        carry no client suffix: that is how every run before the lean client named them."""
         engine = "" if self.engine == LOCUST else f"-{self.engine}"
+        client = "" if self.client in (FASTHTTP, NO_CLIENT) else f"-{self.client}"
         cache = self.cache.replace("/", "")
         return (
-            f"{self.variant}-{cache}-{self.scenario}-u{self.users}{engine}{load_suffix(self.load)}"
+            f"{self.variant}-{cache}-{self.scenario}-u{self.users}{engine}{client}"
+            f"{load_suffix(self.load)}"
         )
 
     @property
     def closed(self) -> Cell:
         """The same cell under the closed model: where a share load takes its maximum from."""
-        return Cell(self.variant, self.cache, self.scenario, self.users, self.engine)
+        return Cell(
+            self.variant, self.cache, self.scenario, self.users, self.engine, client=self.client
+        )
 
     @property
-    def panel(self) -> tuple[str, int, str]:
-        """(scenario, users, engine): the servers an equal load is shared by."""
-        return self.scenario, self.users, self.engine
+    def panel(self) -> tuple[str, int, str, str]:
+        """(scenario, users, engine, client): the servers an equal load is shared by."""
+        return self.scenario, self.users, self.engine, self.client
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +140,7 @@ class Matrix:
     duration: int = 10
     warmup: int = 2
     engines: tuple[str, ...] = (LOCUST,)
+    clients: tuple[str, ...] = (LEAN,)  # locust's HTTP clients (wrk cells have none)
     loads: tuple[str, ...] = (CLOSED,)  # a share load needs CLOSED before it
     peers: tuple[str, ...] = ()
 
@@ -140,13 +148,21 @@ class Matrix:
         ours = [(variant, cache) for variant in self.variants for cache in self.caches]
         return ours + [(peer, NO_CACHE) for peer in self.peers]
 
+    def _engines(self) -> list[tuple[str, str]]:
+        """(engine, client): locust once per client, any other engine once, clientless."""
+        return [
+            (engine, client)
+            for engine in self.engines
+            for client in (self.clients if engine == LOCUST else (NO_CLIENT,))
+        ]
+
     def _combinations(self) -> list[Cell]:
         axes = itertools.product(
-            self.scenarios, self.users, self.engines, self._servers(), self.loads
+            self.scenarios, self.users, self._engines(), self._servers(), self.loads
         )
         return [
-            Cell(variant, cache, scenario, users, engine, load)
-            for scenario, users, engine, (variant, cache), load in axes
+            Cell(variant, cache, scenario, users, engine, load, client)
+            for scenario, users, (engine, client), (variant, cache), load in axes
         ]
 
     def cells(self) -> list[Cell]:

@@ -101,12 +101,9 @@ def tick_label(variant: str, cache: str, cell: pd.Series) -> str:
     return f"{variant}\n{'peer' if cache == NO_CACHE else cache}{flags}"
 
 
-def in_panel(cells: pd.DataFrame, panel: tuple[str, int, str]) -> pd.DataFrame:
-    """The rows of `cells` (cells, results or history) in one (scenario, users, engine)."""
-    scenario, users, engine = panel
-    chosen = (
-        (cells["scenario"] == scenario) & (cells["users"] == users) & (cells["engine"] == engine)
-    )
+def in_panel(cells: pd.DataFrame, panel: tuple[str, int, str, str]) -> pd.DataFrame:
+    """The rows of `cells` (cells, results or history) in one panel (stats.PANEL)."""
+    chosen = (cells[PANEL] == pd.Series(panel, index=PANEL)).all(axis=1)
     return cells[chosen]
 
 
@@ -157,7 +154,7 @@ def most_bars(cells: pd.DataFrame) -> int:
 
 
 def _repeats(
-    results: pd.DataFrame, panel: tuple[str, int, str], variant: str, cache: str
+    results: pd.DataFrame, panel: tuple[str, int, str, str], variant: str, cache: str
 ) -> pd.DataFrame:
     here = in_panel(results, panel)
     chosen = (

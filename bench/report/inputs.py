@@ -21,7 +21,7 @@ from bench.results.environment import RUN_JSON
 from bench.results.locust_csv import LocustCsvError, read_history
 from bench.results.table import CSV_NAME, OK, read_results
 
-HISTORY_KEYS = ["scenario", "users", "engine", "load", "variant", "cache", "repeat"]
+HISTORY_KEYS = ["scenario", "users", "engine", "client", "load", "variant", "cache", "repeat"]
 
 
 class ReportInputError(Exception):
@@ -78,7 +78,7 @@ def _history(directory: Path, results: pd.DataFrame, notes: list[str]) -> pd.Dat
     for trial in ran.itertuples(index=False):
         cell = Cell(
             str(trial.variant), str(trial.cache), str(trial.scenario), int(trial.users),
-            str(trial.engine), str(trial.load),
+            str(trial.engine), str(trial.load), str(trial.client),
         )  # fmt: skip
         prefix = directory / "raw" / Trial(cell, int(trial.repeat)).label / "locust"
         try:

@@ -14,13 +14,20 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bench.plan.axes import LOCUST
-from bench.plan.matrix import CLOSED
+from bench.plan.axes import LEAN, LOCUST
+from bench.plan.matrix import CLOSED, NO_CLIENT
 from bench.results.table import FAILED, OK
 
-KEYS = ["scenario", "users", "engine", "load", "variant", "cache"]
-PANEL = ["scenario", "users", "engine"]  # one table / subplot per panel
-GROUP = ["scenario", "users", "engine", "load", "cache"]  # variants are compared within one
+KEYS = ["scenario", "users", "engine", "client", "load", "variant", "cache"]
+PANEL = ["scenario", "users", "engine", "client"]  # one table / subplot per panel
+GROUP = [
+    "scenario",
+    "users",
+    "engine",
+    "client",
+    "load",
+    "cache",
+]  # variants are compared within one
 REFERENCE = "blog"  # speed-ups are over the original post's design
 LATENCIES = ["p50_ms", "p90_ms", "p99_ms", "p999_ms"]
 # NaN in older tables (schema 1): HDR µs latency, the server's cost, the open model's target.
@@ -64,15 +71,17 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float]:
     return float(data.mean() - half), float(data.mean() + half)
 
 
-def panel_title(scenario: str, users: int, engine: str) -> str:
-    """A panel's name: `small · 50 users`, with the engine when it is not locust."""
-    return f"{scenario} · {users} users" + ("" if engine == LOCUST else f" · {engine}")
+def panel_title(scenario: str, users: int, engine: str, client: str = LEAN) -> str:
+    """A panel's name: `small · 50 users`, with the engine when it is not locust and
+    locust's client when it is not the lean one."""
+    title = f"{scenario} · {users} users" + ("" if engine == LOCUST else f" · {engine}")
+    return title + ("" if client in (LEAN, NO_CLIENT) else f" · {client}")
 
 
-def panels(cells: pd.DataFrame) -> list[tuple[str, int, str]]:
-    """(scenario, users, engine) in the order the run measured them."""
+def panels(cells: pd.DataFrame) -> list[tuple[str, int, str, str]]:
+    """(scenario, users, engine, client) in the order the run measured them."""
     found = cells[PANEL].drop_duplicates()
-    return [(str(s), int(u), str(e)) for s, u, e in found.itertuples(index=False)]
+    return [(str(s), int(u), str(e), str(c)) for s, u, e, c in found.itertuples(index=False)]
 
 
 def closed(cells: pd.DataFrame) -> pd.DataFrame:

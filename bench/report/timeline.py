@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.axes import Axes
 
+from bench.plan.axes import LEAN
 from bench.plan.matrix import CLOSED, NO_CACHE
 from bench.report.charts import (
     LOG_FLOOR_MS,
@@ -33,7 +34,7 @@ RESOURCES = {"cpu_us_per_request": "server CPU (µs per request)", "rss_mb": "se
 
 
 def timeline_chart(
-    history: pd.DataFrame, cells: pd.DataFrame, panel: tuple[str, int, str],
+    history: pd.DataFrame, cells: pd.DataFrame, panel: tuple[str, int, str, str],
     palette: Palette, warmup_s: float, out: Path,
 ) -> Chart | None:  # fmt: skip
     """Requests/s and p99 over time for every closed cell of one panel: a line per repeat."""
@@ -41,7 +42,7 @@ def timeline_chart(
     here = here[here["load"] == CLOSED]
     if here.empty:
         return None
-    scenario, users, _ = panel
+    scenario, users, _, client = panel
     mine = in_panel(cells, panel)  # the cells' marks go into the legend
     caches = ordered(here["cache"].astype(str), CACHE_ORDER)
     fig, axes = figure(len(caches), rows=2)
@@ -60,8 +61,9 @@ def timeline_chart(
         top.set_ylim(bottom=0)
         top.legend(fontsize=7)
         log_ms_axis(bottom, "p99 ms, locust's sliding ~10 s window (log)")
-    title = f"Over time, {scenario} · {users} users: one line per repeat (shaded: warm-up)"
-    return save(fig, out, f"timeline-{scenario}-u{users}", title)
+    title = f"Over time, {panel_title(*panel)}: one line per repeat (shaded: warm-up)"
+    name = f"timeline-{scenario}-u{users}" + ("" if client == LEAN else f"-{client}")
+    return save(fig, out, name, title)
 
 
 def _legend(cells: pd.DataFrame, variant: str, cache: str) -> str:

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from bench.plan.matrix import CLOSED, NO_CACHE, is_equal
-from bench.report.stats import REFERENCE, generator_bound, t_quantile
+from bench.report.stats import PANEL, REFERENCE, generator_bound, t_quantile
 from bench.results.table import OK
 
-Panel = tuple[str, int, str]  # scenario, users, engine
+Panel = tuple[str, int, str, str]  # scenario, users, engine, client (stats.PANEL)
 
 
 class Metric(StrEnum):
@@ -94,11 +94,11 @@ class GroupVerdict:
 
 
 def verdicts(results: pd.DataFrame) -> list[GroupVerdict]:
-    """One verdict per scenario × users × engine × cache, in the run's order."""
+    """One verdict per scenario × users × engine × client × cache, in the run's order."""
     marked = results.assign(_gen=generator_bound(results))
     found = []
-    for panel, here in marked.groupby(["scenario", "users", "engine"], sort=False):
-        key = (str(panel[0]), int(panel[1]), str(panel[2]))
+    for panel, here in marked.groupby(PANEL, sort=False):
+        key = (str(panel[0]), int(panel[1]), str(panel[2]), str(panel[3]))
         for cache, members in _groups(here):
             verdict = _group(key, cache, members[members["status"] == OK])
             if verdict is not None:
@@ -255,14 +255,14 @@ def equal_loads(results: pd.DataFrame) -> list[EqualLoad]:
     it was taken from (as the runner resolved it)."""
     ok = results[results["status"] == OK]
     found = []
-    for panel, here in ok.groupby(["scenario", "users", "engine"], sort=False):
+    for panel, here in ok.groupby(PANEL, sort=False):
         equal = here[here["load"].map(is_equal)]
         closed = here[here["load"] == CLOSED].sort_values("repeat")
         if equal.empty or closed.empty:
             continue
         first = closed.drop_duplicates(["variant", "cache"])  # each cell's first OK trial
         slowest = first.loc[first["requests_per_s"].idxmin()]
-        key = (str(panel[0]), int(panel[1]), str(panel[2]))
+        key = (str(panel[0]), int(panel[1]), str(panel[2]), str(panel[3]))
         found.append(
             EqualLoad(
                 key, str(equal["load"].iloc[0]), float(equal["target_rps"].median()),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from bench.plan.matrix import NO_CACHE, is_equal
 from bench.report.palette import is_peer
-from bench.report.stats import REFERENCE, marks, panel_title
+from bench.report.stats import PANEL, REFERENCE, marks, panel_title
 from bench.report.tables import Table, ms, rate
 from bench.report.verdict import Entry, EqualLoad, GroupVerdict, Metric, Ratio
 
@@ -215,5 +215,4 @@ def equal_load_tables(cells: pd.DataFrame, loads: list[EqualLoad]) -> list[Table
 
 
 def _in(cells: pd.DataFrame, equal: EqualLoad) -> pd.Series:
-    scenario, users, engine = equal.panel
-    return (cells["scenario"] == scenario) & (cells["users"] == users) & (cells["engine"] == engine)
+    return (cells[PANEL] == pd.Series(equal.panel, index=PANEL)).all(axis=1)

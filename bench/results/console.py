@@ -12,7 +12,7 @@ def cell_medians(results: pd.DataFrame) -> pd.DataFrame:
     frame = results.copy()
     frame["ok"] = frame["status"] == OK
     frame["p99"] = best_p99_ms(frame)
-    keys = ["scenario", "users", "engine", "load", "variant", "cache"]
+    keys = ["scenario", "users", "engine", "client", "load", "variant", "cache"]
     grouped = frame.groupby(keys, sort=False)
     ok = frame[frame["ok"]].groupby(keys, sort=False)
     table = pd.DataFrame(

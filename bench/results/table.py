@@ -15,6 +15,8 @@ Schema history:
   3 — the engine (locust or wrk) and the load model: `load` (closed, a fixed open-model
       target "5000/s", or a sweep share "50%"), the resolved target_rps and the
       rate_short mark (achieved rate more than 5% below the target).
+  4 — the locust HTTP client (`client`: lean or fasthttp; n/a for wrk). Older tables read
+      as fasthttp (every locust run before it used FastHttpUser).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pandas as pd
 
 from bench.results.figures import Costs, LatencySummary, LoadFigures, Measured
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CSV_NAME = "results.csv"
 
 OK = "ok"
@@ -46,6 +48,7 @@ class Identity:
     scenario: str
     users: int
     engine: str  # locust | wrk
+    client: str  # locust's HTTP client: lean | fasthttp; n/a for wrk
     load: str  # closed | "<n>/s" (open model, fixed target) | "<n>%" (of the measured maximum)
     repeat: int
     load_workers: int
@@ -96,6 +99,7 @@ V2_MEASURES = tuple(
 _ADDED: dict[int, dict[str, object]] = {
     2: {**dict.fromkeys(V2_MEASURES, NAN), "generator_bound": False},
     3: {"engine": "locust", "load": "closed", "target_rps": NAN, "rate_short": False},
+    4: {"client": "fasthttp"},  # wrk rows are corrected to n/a as they are read
 }
 
 
@@ -164,6 +168,8 @@ def read_results(directory: Path) -> pd.DataFrame:
     for version, added in _ADDED.items():
         if version > oldest:
             frame = frame.assign(**{k: v for k, v in added.items() if k not in frame})
+    if oldest < 4:
+        frame.loc[(frame["schema_version"] < 4) & (frame["engine"] != "locust"), "client"] = "n/a"
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(f"{directory / CSV_NAME}: missing columns {missing}")

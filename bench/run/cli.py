@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.engines.registry import engine_named
-from bench.plan.axes import ENGINES, LOCUST, SCENARIOS
+from bench.plan.axes import CLIENTS, ENGINES, LEAN, LOCUST, SCENARIOS
 from bench.plan.matrix import CLOSED, EQUAL_SHARE, SWEEP_SHARES, Matrix, equal_load
 from bench.plan.presets import PRESETS
 from bench.results.console import render_console_summary
@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="open model at these fixed targets (requests/s), e.g. 1000,5000",
     )  # fmt: skip
     add(
+        "--client", type=list_of(_choice(CLIENTS, "client")), default=(LEAN,),
+        help="locust's HTTP client: lean (default; fast, strict framing), fasthttp "
+        "(geventhttpclient, for realism comparisons), or lean,fasthttp for both side by side",
+    )  # fmt: skip
+    add(
         "--equal-load", type=bounded(int, 0, 95), metavar="PCT", default=EQUAL_SHARE,
         help="per scenario, every server also at one open-model rate: PCT%% of the slowest "
         f"closed-model maximum (default {EQUAL_SHARE}; 0: none). Latency and CPU per request "
@@ -160,8 +165,9 @@ def matrix_from(args: argparse.Namespace) -> Matrix:
     loads += tuple(f"{rate}/s" for rate in args.rate or ())
     loads += (equal_load(args.equal_load),) if args.equal_load and CLOSED in loads else ()
     matrix = dataclasses.replace(
-        matrix, engines=tuple(args.engine), loads=loads, peers=tuple(args.peers or ())
-    )
+        matrix, engines=tuple(args.engine), clients=tuple(args.client), loads=loads,
+        peers=tuple(args.peers or ()),
+    )  # fmt: skip
     if args.host is not None and args.variants is None:
         matrix = dataclasses.replace(matrix, variants=(EXTERNAL,), caches=("n/a",))
     return matrix
@@ -245,7 +251,10 @@ def _plan(matrix: Matrix, settings: RunnerSettings) -> str:
         f"server on CPU {settings.server_cpus}, load on CPU {settings.load_cpus}"
         if settings.server_cpus else "not pinned (fewer than 2 CPUs)"
     )  # fmt: skip
-    axes = f"engines {','.join(matrix.engines)}; loads {','.join(matrix.loads)}"
+    axes = (
+        f"engines {','.join(matrix.engines)}; locust clients {','.join(matrix.clients)}; "
+        f"loads {','.join(matrix.loads)}"
+    )
     peers = f"; peers {','.join(matrix.peers)}" if matrix.peers else ""
     return (
         f"{trials} trials: {len(matrix.cells())} cells × {matrix.repeats} repeats, "

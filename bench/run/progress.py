@@ -29,7 +29,7 @@ class Progress:
         """Announce a trial before it runs."""
         cell = trial.cell
         width = len(str(self.total))
-        engine = "" if cell.engine == LOCUST else f" {cell.engine}"
+        engine = f" {cell.client}" if cell.engine == LOCUST else f" {cell.engine}"
         load = "" if cell.load == CLOSED else f" open {cell.load}"
         self._write(
             f"[{self.done + 1:>{width}}/{self.total}] {cell.scenario} u{cell.users}{engine}{load} "

@@ -70,7 +70,7 @@ class Runner:
         self.settings = settings
         self.out = out
         self.maxima: dict[Cell, float] = {}  # closed cell → its first measured requests/s
-        self.equal_rates: dict[tuple[str, int, str], float] = {}  # panel → its equal load
+        self.equal_rates: dict[tuple[str, int, str, str], float] = {}  # panel → its equal load
 
     def run(self, trial: Trial) -> ResultRow:
         """Measure one trial; a failure becomes a row with its reason, never an exception."""
@@ -156,7 +156,7 @@ class Runner:
         cell = plan.trial.cell
         return {
             "variant": cell.variant, "cache": cell.cache, "scenario": cell.scenario,
-            "users": cell.users, "engine": cell.engine, "load": cell.load,
+            "users": cell.users, "engine": cell.engine, "client": cell.client, "load": cell.load,
             "repeat": plan.trial.repeat, "started_at": started_at,
             "load_workers": engine.workers(plan),
         }  # fmt: skip

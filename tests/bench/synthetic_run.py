@@ -67,6 +67,7 @@ def write_synthetic_run(
     users: Sequence[int] = (50,),
     repeats: int = 3,
     engines: Sequence[str] = (LOCUST,),
+    clients: Sequence[str] = ("lean",),
     loads: Sequence[str] = (CLOSED,),
     peers: Sequence[str] = (),
     short: Collection[str] = (),
@@ -78,12 +79,12 @@ def write_synthetic_run(
 ) -> Path:
     """Write results.csv, run.json and raw/*/locust_stats_history.csv; return `directory`.
 
-    `short`: trial labels (`uvloop-on-small-u50-open50pct-r2`) that fall short of their
+    `short`: trial labels (`uvloop-on-small-u50-lean-open50pct-r2`) that fall short of their
     target. `measures`: fill the schema-2 columns (HDR µs latency, the server's costs).
     """
     matrix = Matrix(
         tuple(variants), tuple(caches), tuple(scenarios), tuple(users), repeats,
-        engines=tuple(engines), loads=tuple(loads), peers=tuple(peers),
+        engines=tuple(engines), clients=tuple(clients), loads=tuple(loads), peers=tuple(peers),
     )  # fmt: skip
     made = _Server(np.random.default_rng(seed), measures, BASE_RATE | (rates or {}), drift)
     rows = [made.row(trial, trial.label in short) for trial in matrix.trials()]

@@ -163,6 +163,30 @@ def test_web_ui_swarms_and_sigint_stops_both() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("client", ["lean", "fasthttp"])
+def test_the_web_ui_offers_the_client_and_runs_it(client: str) -> None:
+    with interactive("--variant", "asyncio", "--client", client) as ui:
+        ui.await_web_ui()
+        # --client is the form's default (locust fills it from the command line)
+        page = ui.get("/").decode()
+        default = re.search(r'"client":\s*\{[^}]*"default_value":\s*"(\w+)"', page)
+        assert default is not None, "no client option in the web UI's form"
+        assert default.group(1) == client
+        server_url = ui.printed(r"^server\s+(http://\S+)")
+        form = {
+            "user_count": 2, "spawn_rate": 2, "user_classes": "MixedVisit", "host": server_url,
+            "client": client,
+        }  # fmt: skip
+        assert ui.post("/swarm", form)["success"] is True
+        deadline = time.monotonic() + 10
+        while (counts := _request_count(ui))[0] < 20 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        requests, failures = counts
+        assert requests >= 20
+        assert failures == 0
+
+
+@pytest.mark.slow
 def test_a_child_dying_stops_the_other() -> None:
     with interactive("--variant", "asyncio") as ui:
         ui.await_web_ui()

@@ -84,6 +84,7 @@ class LoadRun:
             "--csv-full-history", "--only-summary", "--stop-timeout", "2",
             "--loglevel", "WARNING", "--logfile", str(raw / "locust.log"),
         ]  # fmt: skip
+        self.master_argv += ["--client", trial.cell.client]  # workers get it from the master
         if user_rate > 0:  # the open model (bench.engines.locust.scenarios.base.Schedule)
             self.master_argv += ["--user-rate", repr(user_rate)]
         self.worker_argv: list[str] = []

@@ -7,6 +7,7 @@ import pytest
 from bench.plan.matrix import (
     CLOSED,
     NO_CACHE,
+    NO_CLIENT,
     Cell,
     Matrix,
     equal_load,
@@ -21,10 +22,26 @@ SWEEP = (CLOSED, "10%", "50%")
 
 
 def test_labels_name_engine_and_load_only_when_not_the_default() -> None:
-    assert Cell("uvloop", "on", "small", 50).label == "uvloop-on-small-u50"
-    assert Cell("uvloop", "on", "small", 50, "wrk").label == "uvloop-on-small-u50-wrk"
-    assert Cell("uvloop", "on", "small", 50, load="50%").label == "uvloop-on-small-u50-open50pct"
-    assert Cell("nginx", NO_CACHE, "small", 5, load="2500/s").label == "nginx-na-small-u5-open2500"
+    # FastHttpUser cells keep the names every run before the lean client gave them, so an
+    # older run's raw files are still found; the lean client (the default) says so.
+    assert Cell("uvloop", "on", "small", 50, client="fasthttp").label == "uvloop-on-small-u50"
+    assert Cell("uvloop", "on", "small", 50).label == "uvloop-on-small-u50-lean"
+    wrk = Cell("uvloop", "on", "small", 50, "wrk", client=NO_CLIENT)
+    assert wrk.label == "uvloop-on-small-u50-wrk"
+    half = Cell("uvloop", "on", "small", 50, load="50%")
+    assert half.label == "uvloop-on-small-u50-lean-open50pct"
+    assert half.closed == Cell("uvloop", "on", "small", 50)
+    fixed = Cell("nginx", NO_CACHE, "small", 5, load="2500/s", client="fasthttp")
+    assert fixed.label == "nginx-na-small-u5-open2500"
+
+
+def test_the_client_axis_applies_to_locust_only() -> None:
+    matrix = Matrix(
+        ("uvloop",), ("on",), ("small",), (50,), 1, engines=("locust", "wrk"),
+        clients=("lean", "fasthttp"),
+    )  # fmt: skip
+    cells = [(cell.engine, cell.client) for cell in matrix.cells()]
+    assert cells == [("locust", "lean"), ("locust", "fasthttp"), ("wrk", NO_CLIENT)]
 
 
 def test_load_specs() -> None:
@@ -55,7 +72,7 @@ def test_wrk_runs_only_simple_gets_under_the_closed_model() -> None:
         engines=("locust", "wrk"), loads=(CLOSED, "50%"),
     )  # fmt: skip
     wrk = [cell for cell in matrix.cells() if cell.engine == "wrk"]
-    assert wrk == [Cell("uvloop", "on", "small", 10, "wrk", CLOSED)]
+    assert wrk == [Cell("uvloop", "on", "small", 10, "wrk", CLOSED, NO_CLIENT)]
     assert len([cell for cell in matrix.cells() if cell.engine == "locust"]) == 4
     skipped = matrix.skipped()
     assert any("mixed" in line for line in skipped)

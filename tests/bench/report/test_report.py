@@ -31,6 +31,7 @@ from tests.bench.synthetic_run import FIXTURE, write_synthetic_run
 from tests.conftest import require_tool
 
 KEYS = ["scenario", "users", "variant", "cache"]  # the fixture is locust, closed model only
+OLD = " · fasthttp"  # the fixture predates the lean client: its panels name their client
 T_975_DF2 = 4.302652729911275  # t(0.975, 2): three repeats
 T_975 = {1: 12.706204736, 2: T_975_DF2}  # by degrees of freedom (OK repeats - 1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -137,7 +138,8 @@ def test_every_chart_is_a_valid_png_in_the_run_directory(run: Path) -> None:
     files = build_report(run)
     names = sorted(path.name for path in files.charts)
     expected = [
-        "cache", "latency", "throughput", "timeline-mixed-u20", "timeline-small-u20", "verdict"
+        "cache", "latency", "throughput", "timeline-mixed-u20-fasthttp",
+        "timeline-small-u20-fasthttp", "verdict",
     ]  # fmt: skip
     assert names == sorted(f"{name}.png" for name in expected)
     for path in files.charts:
@@ -187,7 +189,7 @@ def test_table_numbers_equal_pandas_on_the_fixture(run: Path) -> None:
     tables = html_tables(build_report(run).html.read_text())
     expected = expected_cells()
     for (scenario, users, variant, cache), want in expected.iterrows():
-        row = row_of(tables, f"{scenario} · {users} users", variant=variant, cache=cache)
+        row = row_of(tables, f"{scenario} · {users} users{OLD}", variant=variant, cache=cache)
         assert row["OK/total"] == f"{want['n']:.0f}/{want['total']:.0f}"
         assert row["req/s"] == f"{want['median']:,.0f}"
         assert row["95% CI"] == f"[{want['low']:,.0f} – {want['high']:,.0f}]"
@@ -206,7 +208,7 @@ def test_overlapping_intervals_are_not_distinguishable_and_ranks_follow(run: Pat
             others = group.drop(index=(scenario, users, variant, cache))
             above = others[others["low"] > cell["high"]]
             overlap = others[(others["low"] <= cell["high"]) & (others["high"] >= cell["low"])]
-            row = row_of(tables, f"{scenario} · {users} users", variant=variant, cache=cache)
+            row = row_of(tables, f"{scenario} · {users} users{OLD}", variant=variant, cache=cache)
             assert row["rank"] == str(1 + len(above))
             names = sorted(v for _, _, v, _ in overlap.index)
             listed = row["not distinguishable from"].strip("—").split(", ")
@@ -220,9 +222,9 @@ def test_the_verdict_comes_first_then_the_environment_then_every_cell(run: Path)
     assert text.index("- small · 20 users · cache=on — by") < text.index(commit)
     assert "### small · 20 users\n" not in text  # the full tables are report.html's alone
     html = files.html.read_text()
-    first = html.index("<li>small · 20 users · cache=on — by")
+    first = html.index("<li>small · 20 users" + OLD + " · cache=on — by")
     assert first < html.index('id="verdict"') < html.index(commit) < html.index("<details>")
-    assert html.index("<details>") < html.index("<h3>small · 20 users</h3>")
+    assert html.index("<details>") < html.index("<h3>small · 20 users" + OLD + "</h3>")
     for needle in ("AMD EPYC", "server CPUs [0]", "load CPUs [1]", "locust 2.47.0", "2026-11-25"):
         assert needle in text
         assert needle in html
@@ -243,18 +245,18 @@ def test_failed_and_generator_bound_cells_are_marked_everywhere(run: Path) -> No
 
     files = build_report(run)
     tables = html_tables(files.html.read_text())
-    broken = row_of(tables, "small · 20 users", variant="asyncio", cache="off")
+    broken = row_of(tables, "small · 20 users" + OLD, variant="asyncio", cache="off")
     assert broken["OK/total"] == "2/3"
     assert "failed 1/3" in broken["marks"]
     assert "injected: server exited 1" in broken["marks"]
     ok_rates = frame.loc[set_cell(frame, "asyncio", "off", "small") & ~failed, "requests_per_s"]
     assert broken["req/s"] == f"{ok_rates.median():,.0f}"  # the median of the two OK repeats
-    ranked = row_of(tables, "small · 20 users · cache=off — ranked by requests/s",
+    ranked = row_of(tables, "small · 20 users" + OLD + " · cache=off — ranked by requests/s",
                     variant="asyncio")  # fmt: skip
     assert ranked["marks"] == "failed 1/3"  # the verdict's compact table says so too
-    bound = row_of(tables, "mixed · 20 users", variant="uvloop", cache="on")
+    bound = row_of(tables, "mixed · 20 users" + OLD, variant="uvloop", cache="on")
     assert "generator-bound" in bound["marks"]
-    clean = row_of(tables, "mixed · 20 users", variant="blog", cache="off")
+    clean = row_of(tables, "mixed · 20 users" + OLD, variant="blog", cache="off")
     assert clean["marks"] == "—"
     assert row_of(tables, "Failed trials", reason="injected: server exited 1")["cache"] == "off"
     html = files.html.read_text()

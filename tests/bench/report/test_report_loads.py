@@ -20,7 +20,7 @@ from tests.bench.report.test_report import html_tables, md_tables, row_of
 from tests.bench.synthetic_run import write_synthetic_run
 
 SAMPLE = Path(__file__).resolve().parents[3] / "reports" / "sample"  # a real schema-2 run
-SHORT = "uvloop-on-small-u50-open50pct-r2"  # the one trial that falls short of its target
+SHORT = "uvloop-on-small-u50-lean-open50pct-r2"  # the one trial that falls short of its target
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +186,7 @@ def test_the_schema_2_sample_still_renders(tmp_path: Path) -> None:
     assert main(["report", str(copy)]) == 0
     tables = html_tables((copy / "report.html").read_text())
     for scenario in ("small", "close", "mixed"):
-        assert len(tables[f"{scenario} · 50 users"]) == 8
+        assert len(tables[f"{scenario} · 50 users · fasthttp"]) == 8  # before the lean client
     assert not any(title.startswith("Open model") for title in tables)
     names = {path.stem for path in (copy / "charts").glob("*.png")}
     assert {"throughput", "latency", "cache", "resources"} <= names
@@ -198,7 +198,7 @@ def test_a_schema_2_baseline_matches_the_locust_closed_cells_of_a_schema_3_run(
 ) -> None:
     run = write_synthetic_run(
         tmp_path / "v3", scenarios=("small", "close", "mixed"), engines=("locust", "wrk"),
-        loads=("closed", "50%"), measures=True,
+        clients=("fasthttp",), loads=("closed", "50%"), measures=True,
     )  # fmt: skip
     diff = compare(read_results(run), read_results(SAMPLE))
     old = (diff["engine"] == "locust") & (diff["load"] == "closed")
@@ -216,3 +216,12 @@ def test_a_schema_2_baseline_matches_the_locust_closed_cells_of_a_schema_3_run(
     row = row_of(tables, "Against the baseline sample", scenario="small", variant="uvloop",
                  cache="on", engine="locust", load="closed")  # fmt: skip
     assert row["OK repeats now/baseline"] == "3/3"
+
+
+def test_each_locust_client_gets_its_own_panels(tmp_path: Path) -> None:
+    run = write_synthetic_run(
+        tmp_path / "clients", scenarios=("small",), clients=("lean", "fasthttp")
+    )
+    assert main(["report", str(run)]) == 0
+    tables = md_tables((run / "summary.md").read_text())
+    assert len(tables["small · 50 users"]) == len(tables["small · 50 users · fasthttp"]) == 8

@@ -20,10 +20,21 @@ def test_a_schema_1_table_gains_every_later_column(tmp_path: Path) -> None:
     assert set(COLUMNS) <= set(frame.columns)
     assert (frame["engine"] == "locust").all()
     assert (frame["load"] == "closed").all()
+    assert (frame["client"] == "fasthttp").all()  # every locust run before schema 4
     assert frame["target_rps"].isna().all()
     assert frame["hdr_p99_us"].isna().all()  # unknown, never zero
     assert not frame["rate_short"].any()
     assert not frame["generator_bound"].any()
+
+
+def test_a_schema_3_table_reads_as_fasthttp_for_locust_and_no_client_for_wrk(
+    tmp_path: Path,
+) -> None:
+    frame = read_results(V1_RUN).drop(columns=["client"]).assign(schema_version=3)
+    frame.loc[frame.index[-1], "engine"] = "wrk"
+    frame.to_csv(tmp_path / CSV_NAME, index=False)
+    clients = read_results(tmp_path)["client"].tolist()
+    assert clients == ["fasthttp"] * (len(frame) - 1) + ["n/a"]
 
 
 @pytest.mark.parametrize("version", [1, 2])

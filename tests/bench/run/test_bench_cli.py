@@ -99,7 +99,7 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert record["started_at"] <= record["finished_at"]
     assert record["interrupted"] is False
 
-    raw = directory / "raw" / "asyncio-on-small-u5-r1"
+    raw = directory / "raw" / "asyncio-on-small-u5-lean-r1"
     for name in ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv"):
         assert (raw / name).is_file(), name
 
@@ -125,7 +125,7 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert "[2/2]" in done.stdout
     assert re.search(r"[\d,]+ req/s", done.stdout), done.stdout
     assert re.search(r"req/s \(median\).*trials ok", done.stdout), done.stdout
-    summary_row = r"small\s+5\s+locust\s+closed\s+asyncio\s+on\s+[\d,]+\s+—\s+\S+\s+0\s+"
+    summary_row = r"small\s+5\s+locust\s+lean\s+closed\s+asyncio\s+on\s+[\d,]+\s+—\s+\S+\s+0\s+"
     assert re.search(summary_row + r"(generator-bound\s+)?1/1", done.stdout), done.stdout
     # Locust's own summary table and logging go to the raw directory, never to stdout.
     for chatter in ("Aggregated", "Response time percentiles", "locust.main"):
@@ -183,7 +183,7 @@ def test_two_workers_give_one_merged_row(tmp_path: Path) -> None:
     assert row["load_workers"] == 2
     assert row["requests"] > 0
     assert row["window_s"] > 0
-    stats = directory / "raw" / "asyncio-on-small-u4-r1" / "locust_stats.csv"
+    stats = directory / "raw" / "asyncio-on-small-u4-lean-r1" / "locust_stats.csv"
     assert row["requests"] == aggregated_request_count(stats)
 
 
@@ -197,6 +197,7 @@ BAD_OPTIONS = {
     "quick-and-full": ["--quick", "--full"],
     "ftp-host": ["--host", "ftp://x"],
     "unknown-engine": ["--engine", "ab"],
+    "unknown-client": ["--client", "lean,requests"],
     "unknown-peer": ["--peers", "nginx,apache"],
     "zero-rate": ["--rate", "0"],
     "equal-load-over-95": ["--equal-load", "200"],

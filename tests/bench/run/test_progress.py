@@ -10,6 +10,7 @@ from bench.run.progress import headline
 
 IDENTITY = {
     "variant": "uvloop", "cache": "on", "scenario": "small", "users": 50, "engine": "locust",
+    "client": "lean",
     "load": "50%", "repeat": 1, "load_workers": 0, "started_at": "2026-11-26T00:00:00+00:00",
 }  # fmt: skip
 

@@ -304,7 +304,9 @@ def test_trials_are_interleaved() -> None:
 def test_cells_are_scenario_major() -> None:
     matrix = Matrix(("a", "b"), ("on", "off"), ("small", "close"), (10,), repeats=1)
     labels = [cell.label for cell in matrix.cells()]
-    assert labels[:4] == ["a-on-small-u10", "a-off-small-u10", "b-on-small-u10", "b-off-small-u10"]
+    assert labels[:4] == [
+        "a-on-small-u10-lean", "a-off-small-u10-lean", "b-on-small-u10-lean", "b-off-small-u10-lean"
+    ]  # fmt: skip
     assert len(labels) == len(set(labels)) == 8
     assert {trial.label for trial in matrix.trials()} == {f"{label}-r1" for label in labels}
 
@@ -334,22 +336,25 @@ def test_descendants_sees_orphans() -> None:
 # -- the cost of a trial, on real runs ------------------------------------------------------
 
 
-def _pinned_trial(tmp_path: Path, variant: str, cache: str, scenario: str, users: int) -> ResultRow:
+def _pinned_trial(
+    tmp_path: Path, variant: str, cache: str, scenario: str, users: int, client: str = "lean"
+) -> ResultRow:
     """One real trial, pinned as the bench pins it (server CPU 0, load the rest)."""
     server_cpus, load_cpus = split_cpus(sorted(os.sched_getaffinity(0)))
     if server_cpus is None:
         pytest.skip("needs 2 CPUs to pin the server and the load apart")
     settings = RunnerSettings(duration=3, warmup=1, server_cpus=server_cpus, load_cpus=load_cpus)
-    row = Runner(settings, tmp_path).run(Trial(Cell(variant, cache, scenario, users), 1))
+    cell = Cell(variant, cache, scenario, users, client=client)
+    row = Runner(settings, tmp_path).run(Trial(cell, 1))
     assert row.status == OK, row.reason
     return row
 
 
 def test_a_saturated_generator_is_marked_and_an_unsaturated_one_is_not(tmp_path: Path) -> None:
-    # uvloop serving from memory needs far less CPU per request than locust spends: locust
-    # is the bottleneck. asyncio reading every file through aiofile per request, on a new
-    # connection each time, is the slower side: the server is.
-    bound = _pinned_trial(tmp_path / "bound", "uvloop", "on", "small", 50)
+    # uvloop serving from memory needs far less CPU per request than FastHttpUser spends:
+    # locust is the bottleneck. asyncio reading every file through aiofile per request, on
+    # a new connection each time, is the slower side: the server is.
+    bound = _pinned_trial(tmp_path / "bound", "uvloop", "on", "small", 50, client="fasthttp")
     assert bound.load_cpu_share > 0.9, bound
     assert bound.generator_bound is True
     free = _pinned_trial(tmp_path / "free", "asyncio", "off", "close", 10)

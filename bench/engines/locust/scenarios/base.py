@@ -18,11 +18,15 @@ import argparse
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import gevent
-from locust import FastHttpUser, constant, events
+from locust import User, constant, events
+from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
+from locust.exception import StopTest
 from locust.runners import WorkerRunner
 
 from bench.engines.locust.latency import (
@@ -33,7 +37,10 @@ from bench.engines.locust.latency import (
     new_histogram,
     save,
 )
-from bench.engines.locust.scenarios import clock  # noqa: F401  (locust's --run-time counts from the start)
+from bench.engines.locust.scenarios import clock  # noqa: F401  (-t counts from the start)
+from bench.engines.locust.scenarios.client import ClientError, LeanClient
+from bench.engines.locust.scenarios.framing import DEFAULT_PARSER, PARSERS
+from bench.plan.axes import CLIENTS, LEAN
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
@@ -43,6 +50,11 @@ SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[
 NOT_FOUND_PAGE = "not_found.html"
 LAG_KEY = "staticbench_lag_ms"  # request context: how late the open model sent it
 PLANNED_KEY = "staticbench_planned_at"  # request context: its planned send time (wall clock)
+# (path, (status, body length, exact body or None), headers, name, context) → headers
+Fetch = Callable[
+    [str, tuple[int, int, bytes | None], dict[str, str] | None, str, dict[str, float]],
+    dict[str, str],
+]
 
 
 def size_of(path: str) -> int:
@@ -56,6 +68,14 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--user-rate", type=float, default=0.0, include_in_web_ui=True,
         help="open model: requests/s each user sends on a fixed schedule (0: closed model)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--client", choices=CLIENTS, default=LEAN, include_in_web_ui=True,
+        help="HTTP client: lean (bench.scenarios.client, fast) or fasthttp (geventhttpclient)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lean-parser", choices=list(PARSERS), default=DEFAULT_PARSER, include_in_web_ui=False,
+        help="the lean client's response parser: httptools (llhttp) or minimal (plain Python)",
     )  # fmt: skip
 
 
@@ -82,8 +102,29 @@ class Schedule:
         return max(0.0, time.perf_counter() - planned)
 
 
-class StaticUser(FastHttpUser):
-    """A client of the demo site: closed loop (no think time), or paced by a `Schedule`."""
+class ResponseMismatch(Exception):
+    """A reply that was framed well but is not the one the scenario expects."""
+
+
+def mismatch(status: int, body: bytes, want_status: int, want_length: int,
+             want_body: bytes | None) -> str | None:  # fmt: skip
+    """Why a reply is not the expected one, or None when it is."""
+    if status != want_status:
+        return f"expected {want_status}, got {status}"
+    if len(body) != want_length:
+        return f"expected {want_length} body bytes, got {len(body)}"
+    if want_body is not None and body != want_body:
+        return "the body is not the expected bytes"
+    return None
+
+
+class StaticUser(User):
+    """A client of the demo site: closed loop (no think time), or paced by a `Schedule`.
+
+    Each scenario is written once against `expect`; the `--client` option picks the HTTP
+    client under it: `lean` (bench.scenarios.client, the default) or `fasthttp` (locust's
+    FastHttpSession, geventhttpclient), for realism comparisons.
+    """
 
     abstract = True
     wait_time = constant(0)
@@ -93,6 +134,23 @@ class StaticUser(FastHttpUser):
         options = environment.parsed_options
         rate = float(getattr(options, "user_rate", 0.0) or 0.0)
         self.schedule = Schedule(rate) if rate > 0 else None
+        self.client_name = str(getattr(options, "client", LEAN) or LEAN)
+        if self.host is None:
+            raise StopTest("give the server's URL with --host")
+        if self.client_name == LEAN:
+            self.lean = _lean_client(
+                self.host, str(getattr(options, "lean_parser", DEFAULT_PARSER))
+            )
+            self._fetch: Fetch = self._fetch_lean
+        else:
+            self.fast = FastHttpSession(
+                base_url=self.host, request_event=environment.events.request, user=self
+            )
+            self._fetch = self._fetch_fast
+
+    def on_stop(self) -> None:
+        if self.client_name == LEAN:
+            self.lean.close()
 
     def expect(
         self,
@@ -102,19 +160,21 @@ class StaticUser(FastHttpUser):
         *,
         headers: dict[str, str] | None = None,
         name: str | None = None,
+        body: bytes | None = None,
     ) -> dict[str, str]:
-        """GET `path`; a failure unless the status and body length are as expected.
+        """GET `path`; a failure unless the status and body length (and the bytes, when
+        `body` is given) are as expected. The response headers, names in lower case.
 
-        A reply the client cannot even parse (e.g. a bogus Content-Encoding) raises inside
-        `client.get`; locust would file it under exceptions and count no request at all, so
-        it is reported here as a failed request instead.
+        Every outcome is one `request` event. A reply the client cannot frame or even
+        parse is a failed request (locust would otherwise file a FastHttpSession error
+        under exceptions and count no request at all).
         """
         lag_ms = self.schedule.next_slot() * 1000 if self.schedule is not None else 0.0
         context = {LAG_KEY: lag_ms}
         if self.schedule is not None:  # which measured window the request belongs to
             context[PLANNED_KEY] = time.time() - lag_ms / 1000
         try:
-            return self._expect(path, status, length, headers, name or path, context)
+            return self._fetch(path, (status, length, body), headers, name or path, context)
         except Exception as error:  # any client error is the server's failure
             self.environment.events.request.fire(
                 request_type="GET", name=name or path, response_time=0, response_length=0,
@@ -122,26 +182,54 @@ class StaticUser(FastHttpUser):
             )  # fmt: skip
             return {}
 
-    def _expect(
+    def _fetch_lean(
         self,
         path: str,
-        status: int,
-        length: int,
+        want: tuple[int, int, bytes | None],
         headers: dict[str, str] | None,
         name: str,
         context: dict[str, float],
     ) -> dict[str, str]:
-        with self.client.get(
+        started = time.perf_counter()
+        error: Exception | None = None
+        try:
+            response = self.lean.request("GET", path, headers)
+        except ClientError as failed:
+            error, body, found = failed, b"", {}
+        else:
+            body, found = response.body, response.headers
+            why = mismatch(response.status, body, *want)
+            error = ResponseMismatch(why) if why else None
+        self.environment.events.request.fire(
+            request_type="GET", name=name, response_time=(time.perf_counter() - started) * 1000,
+            response_length=len(body), exception=error, context=context, url=path, response=None,
+        )  # fmt: skip
+        return found
+
+    def _fetch_fast(
+        self,
+        path: str,
+        want: tuple[int, int, bytes | None],
+        headers: dict[str, str] | None,
+        name: str,
+        context: dict[str, float],
+    ) -> dict[str, str]:
+        with self.fast.get(
             path, headers=headers, name=name, catch_response=True, context=context
         ) as response:
-            got = len(response.content or b"")
-            if response.status_code != status:
-                response.failure(f"expected {status}, got {response.status_code}")
-            elif got != length:
-                response.failure(f"expected {length} body bytes, got {got}")
+            why = mismatch(response.status_code or 0, response.content or b"", *want)
+            if why:
+                response.failure(why)
             else:
                 response.success()
-            return dict(response.headers or {})
+            return {k.lower(): v for k, v in (response.headers or {}).items()}
+
+
+def _lean_client(url: str, parser: str) -> LeanClient:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname is None:
+        raise StopTest(f"the lean client speaks plain http only, not {url!r}")
+    return LeanClient(parts.hostname, parts.port or 80, parser=PARSERS[parser])
 
 
 @events.test_start.add_listener
