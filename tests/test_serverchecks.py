@@ -28,6 +28,12 @@ def test_only_declared_lines_pass_and_a_traceback_never_does() -> None:
     assert unexpected_lines("", []) == []
 
 
+def test_info_lines_are_events_but_warnings_are_not() -> None:
+    info = "2026-12-01 08:54:10,419 INFO a client left mid-response (so far: 1 left)"
+    warning = "2026-12-01 08:54:10,419 WARNING out of file descriptors"
+    assert unexpected_lines(f"{info}\n{warning}\n") == [warning]
+
+
 @needs_procfs
 def test_an_undeclared_error_line_fails_the_test() -> None:
     with (

@@ -9,7 +9,6 @@ import signal
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -89,27 +88,11 @@ def test_sigterm_with_two_workers_drains_an_inflight_response(variant: str, site
 
 
 GRACE = 1.0
-# Found by this test: asyncio's own loop.sendfile, cut at grace expiry, logs "Exception in
-# callback _SelectorSocketTransport._call_connection_lost" with an InvalidStateError
-# traceback (our connection_lost cancels the task, which cancels the transport's empty
-# waiter before asyncio sets its exception). Branch `hostile` replaces loop.sendfile with
-# the shell's own; strict xfail, so the fix shows up as a failure to remove this mark.
-SENDFILE_WAITER_BUG = pytest.mark.xfail(
-    strict=True, reason="loop.sendfile aborted at grace expiry logs a traceback (see above)"
-)
 
 
-def with_known_bugs(params: list[Any]) -> list[object]:
-    """each_variant()'s params, the asyncio one also marked SENDFILE_WAITER_BUG."""
-    return [
-        pytest.param(*p.values, id=p.id, marks=[*p.marks, SENDFILE_WAITER_BUG])
-        if p.id == "asyncio"
-        else p
-        for p in params
-    ]
-
-
-@pytest.mark.parametrize("variant", with_known_bugs(each_variant()))
+# It found asyncio's loop.sendfile, cut at grace expiry, logging an InvalidStateError
+# traceback; the shells now send files with their own sendfile (issue 14).
+@pytest.mark.parametrize("variant", each_variant())
 def test_a_response_outliving_the_grace_period_is_cut_and_the_server_exits_0(
     variant: str, site: Path
 ) -> None:

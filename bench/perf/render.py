@@ -126,7 +126,7 @@ def close_table(report: Report) -> str:
              f"GET {report.settings.get('page', '/index.html')}")  # fmt: skip
     notes = [
         f"targets: uvloop >= 0.8x nginx; {server} >= {target:g}x {reference}.",
-        f"{reference}: the original blog post's server (bench/original_blog.py): listen(1), no",
+        f"{reference}: the original blog post's server (bench/targets/original_blog.py): listen(1), no",
         "  Content-Length. Its read errors ARE that missing Content-Length: wrk can only end such",
         "  a response at the server's close and counts each one as a read error. wrk also opens",
         "  one spare connection per such response and closes it unused, which the original answers",

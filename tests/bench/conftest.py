@@ -13,7 +13,7 @@ from tests.conftest import PROJECT
 
 @pytest.fixture(scope="module")
 def original_blog() -> Iterator[PinnedProcess]:
-    """The original post's server (bench/original_blog.py), faults and all: no
+    """The original post's server (bench/targets/original_blog.py), faults and all: no
     Content-Length, 200 for a missing file, traversal; it never answers a binary file."""
     port = free_port()
     argv = [

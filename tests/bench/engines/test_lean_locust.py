@@ -75,7 +75,15 @@ def test_mixed_sees_304s_on_the_lean_client(server: ServerProcess, tmp_path: Pat
 @pytest.fixture(scope="module")
 def faulty_blog() -> Iterator[PinnedProcess]:
     port = free_port()
-    argv = [sys.executable, "-m", "bench.original_blog", "--port", str(port), "--root", "static"]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.targets.original_blog",
+        "--port",
+        str(port),
+        "--root",
+        "static",
+    ]
     with PinnedProcess(argv, port, cwd=str(PROJECT)) as running:
         yield running
 

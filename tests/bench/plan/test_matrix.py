@@ -90,7 +90,7 @@ def test_equal_loads_run_after_every_closed_cell_of_their_scenario() -> None:
     assert [cell.scenario for cell in first_repeat[:12]] == ["small"] * 12  # scenario-major
     assert len(matrix.cells()) == 2 * 2 * 2 * len(loads)
     assert Cell("uvloop", "on", "small", 50, load="equal50%").label == (
-        "uvloop-on-small-u50-equal50pct"
+        "uvloop-on-small-u50-lean-equal50pct"
     )
     assert is_equal("equal50%")
     assert not is_share("equal50%")

@@ -219,8 +219,10 @@ def test_the_verdict_comes_first_then_the_environment_then_every_cell(run: Path)
     files = build_report(run)
     text = files.markdown.read_text()
     commit = json.loads((FIXTURE / "run.json").read_text())["git"]["commit"]
-    assert text.index("- small · 20 users · cache=on — by") < text.index(commit)
-    assert "### small · 20 users\n" not in text  # the full tables are report.html's alone
+    assert text.index("- small · 20 users" + OLD + " · cache=on — by") < text.index(commit)
+    assert (
+        "### small · 20 users" + OLD + "\n" not in text
+    )  # the full tables are report.html's alone
     html = files.html.read_text()
     first = html.index("<li>small · 20 users" + OLD + " · cache=on — by")
     assert first < html.index('id="verdict"') < html.index(commit) < html.index("<details>")
@@ -264,9 +266,11 @@ def test_failed_and_generator_bound_cells_are_marked_everywhere(run: Path) -> No
     assert '<tr class="marked"><td>uvloop</td><td>on</td>' in html
     # The fixture has no CPU cost: the verdict keeps requests/s and says what it measures.
     (verdict,) = [line for line in files.markdown.read_text().splitlines()
-                  if line.startswith("- mixed · 20 users · cache=on")]  # fmt: skip
+                  if line.startswith("- mixed · 20 users" + OLD + " · cache=on")]  # fmt: skip
     assert "no CPU cost was recorded: req/s measures locust" in verdict
-    ranked = row_of(tables, "mixed · 20 users · cache=on — ranked by requests/s", variant="uvloop")
+    ranked = row_of(
+        tables, "mixed · 20 users" + OLD + " · cache=on — ranked by requests/s", variant="uvloop"
+    )
     assert ranked["marks"] == "generator-bound (closed)"
 
 

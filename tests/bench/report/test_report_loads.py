@@ -223,5 +223,5 @@ def test_each_locust_client_gets_its_own_panels(tmp_path: Path) -> None:
         tmp_path / "clients", scenarios=("small",), clients=("lean", "fasthttp")
     )
     assert main(["report", str(run)]) == 0
-    tables = md_tables((run / "summary.md").read_text())
+    tables = html_tables((run / "report.html").read_text())  # every cell: report.html's
     assert len(tables["small · 50 users"]) == len(tables["small · 50 users · fasthttp"]) == 8
