@@ -19,7 +19,8 @@ from bench.run.cli import main
 from tests.bench.report.test_report import html_tables, md_tables, row_of
 from tests.bench.synthetic_run import write_synthetic_run
 
-SAMPLE = Path(__file__).resolve().parents[3] / "reports" / "sample"  # a real schema-2 run
+# A real schema-2 run (the sample report of 2026-11-25): its results.csv and run.json.
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "schema2" / "sample"
 SHORT = "uvloop-on-small-u50-lean-open50pct-r2"  # the one trial that falls short of its target
 
 
