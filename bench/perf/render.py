@@ -126,11 +126,12 @@ def close_table(report: Report) -> str:
              f"GET {report.settings.get('page', '/index.html')}")  # fmt: skip
     notes = [
         f"targets: uvloop >= 0.8x nginx; {server} >= {target:g}x {reference}.",
-        f"{reference}: the original blog post's server (bench/targets/original_blog.py): listen(1), no",
-        "  Content-Length. Its read errors ARE that missing Content-Length: wrk can only end such",
-        "  a response at the server's close and counts each one as a read error. wrk also opens",
-        "  one spare connection per such response and closes it unused, which the original answers",
-        "  with a logged traceback: its figure here is a lower bound (locust gets ~1.6x more).",
+        f"{reference}: the original blog post's server (bench/targets/original_blog.py):",
+        "  listen(1), no Content-Length. Its read errors ARE that missing Content-Length: wrk can",
+        "  only end such a response at the server's close and counts each one as a read error.",
+        "  wrk also opens one spare connection per such response and closes it unused, which the",
+        "  original answers with a logged traceback: its figure here is a lower bound (locust gets",
+        "  ~1.6x more).",
     ]
     return load_table(title, report.close, CLOSE_COMPARISONS) + "\n" + "\n".join(notes)
 
