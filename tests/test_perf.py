@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ from bench.perf.verdicts import (
     to_json,
 )
 from bench.targets.nginx import NginxServer, find_nginx, nginx_config
-from bench.targets.process import PinnedProcess, free_port
+from bench.targets.start import original_server
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -164,19 +163,9 @@ def test_a_short_real_wrk_run_against_nginx_parses() -> None:
 
 
 def test_original_blog_server_answers_without_content_length() -> None:
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.targets.original_blog",
-        "--port",
-        str(port),
-        "--root",
-        str(STATIC),
-    ]
     with (
-        PinnedProcess(argv, port, cwd=str(STATIC.parent)),
-        socket.create_connection(("127.0.0.1", port), timeout=5) as conn,
+        original_server(STATIC, None, STATIC.parent) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn,
     ):
         conn.sendall(b"GET /missing.html HTTP/1.1\r\nHost: x\r\n\r\n")
         response = b""

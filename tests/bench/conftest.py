@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-from bench.targets.process import PinnedProcess, free_port
+from bench.targets.process import PinnedProcess
+from bench.targets.start import original_server
 from tests.conftest import PROJECT
 
 
@@ -15,15 +15,5 @@ from tests.conftest import PROJECT
 def original_blog() -> Iterator[PinnedProcess]:
     """The original post's server (bench/targets/original_blog.py), faults and all: no
     Content-Length, 200 for a missing file, traversal; it never answers a binary file."""
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.targets.original_blog",
-        "--port",
-        str(port),
-        "--root",
-        "static",
-    ]
-    with PinnedProcess(argv, port, cwd=str(PROJECT)) as server:
+    with original_server(PROJECT / "static", None, PROJECT) as server:
         yield server

@@ -72,28 +72,12 @@ def test_mixed_sees_304s_on_the_lean_client(server: ServerProcess, tmp_path: Pat
     assert "(304)" in stats  # revisits sent the ETag the user saw and got 304s
 
 
-@pytest.fixture(scope="module")
-def faulty_blog() -> Iterator[PinnedProcess]:
-    port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "bench.targets.original_blog",
-        "--port",
-        str(port),
-        "--root",
-        "static",
-    ]
-    with PinnedProcess(argv, port, cwd=str(PROJECT)) as running:
-        yield running
-
-
 @pytest.mark.parametrize("client", ["lean", "fasthttp"])
 def test_a_200_for_a_missing_page_fails_every_request(
-    faulty_blog: PinnedProcess, tmp_path: Path, client: str
+    original_blog: PinnedProcess, tmp_path: Path, client: str
 ) -> None:
     # The original blog answers 200 for a missing file, without a Content-Length.
-    done = locust("notfound", faulty_blog.url, tmp_path / "run", "--client", client)
+    done = locust("notfound", original_blog.url, tmp_path / "run", "--client", client)
     summary = read_summary(tmp_path / "run" / "locust", warmup_s=0)
     assert done.returncode == 1  # locust's "some requests failed"
     assert summary.requests > 0
