@@ -26,8 +26,8 @@ from bench.plan.axes import CLIENTS, LEAN
 from bench.targets.probe import http_status
 from bench.targets.process import ChildProcess, ChildStartError, ServerProcess
 from server.cli import build_parser as build_server_parser
-from server.cli_types import OneLineErrors, bounded, cpu_number, list_of, on_off
-from server.config import ServerConfig
+from server.cli_types import OneLineErrors, bounded, cpu_number, list_of
+from server.config import CACHE_MODES, ServerConfig
 from server.variants import VARIANTS, available_variants
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -42,17 +42,13 @@ class Options:
     """The parsed command line."""
 
     variant: str
-    cache: str  # "on" | "off"
+    cache: str  # a --cache mode: off, on or alru
     web_port: int
     server_cpus: tuple[int, ...] | None  # None: nothing pinned
     load_cpus: tuple[int, ...] | None
     server_args: tuple[str, ...]  # passed through to `python -m server`
     site: Path  # the directory the server serves; the scenarios check sizes against it
     client: str = LEAN  # the web UI form's default HTTP client (it can be changed there)
-
-
-def _on_off(text: str) -> str:
-    return "on" if on_off(text) else "off"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     default = ServerConfig()
     add("--variant", choices=list(VARIANTS), default=default.variant, help="server I/O design")
-    cache = "on" if default.cache else "off"
-    add("--cache", type=_on_off, default=cache, metavar="on|off", help="server file cache")
+    add("--cache", choices=CACHE_MODES, default=default.cache, help="server file cache")
     add(
         "--web-port",
         type=bounded(int, 1, 65535),

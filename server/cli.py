@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from server.cli_types import OneLineErrors, bounded, on_off
-from server.config import ServerConfig, StoreConfig
+from server.config import CACHE_MODES, READERS, ServerConfig, StoreConfig
 from server.process import StartupError, start
 from server.variants import VARIANTS
 
@@ -53,8 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     defaults, store = ServerConfig(), StoreConfig()
     add = parser.add_argument
     add("--variant", choices=list(VARIANTS), default=defaults.variant, help="I/O design")
-    cache = "on" if defaults.cache else "off"  # argparse runs string defaults through `type`
-    add("--cache", type=on_off, default=cache, metavar="on|off", help="file cache")
+    add("--cache", choices=CACHE_MODES, default=defaults.cache, help="file cache")
+    add(
+        "--reader",
+        choices=READERS,
+        default=None,
+        help="how a file not in memory is read (default: the variant's first)",
+    )
     sendfile = "on" if defaults.sendfile else "off"
     add(
         "--sendfile",
@@ -89,7 +94,7 @@ def config_from(args: argparse.Namespace) -> ServerConfig:
     """The ServerConfig an argument namespace describes."""
     values = vars(args)
     store = StoreConfig(**{field: values[f"store_{field}"] for _, field, _, _ in _STORE_OPTIONS})
-    plain = ["variant", "cache", "sendfile", "host", "root", "stats_dir"]
+    plain = ["variant", "cache", "reader", "sendfile", "host", "root", "stats_dir"]
     plain += [_field(flag) for flag, _, _ in _SERVER_OPTIONS]
     return ServerConfig(**{name: values[name] for name in plain}, store=store)
 

@@ -7,6 +7,13 @@ later, by `server.store.build_store`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+# Where a response's bytes come from when they are not in memory (see `server.store`).
+CacheMode = Literal["off", "on", "alru"]
+Reader = Literal["aiofile", "thread", "blocking"]
+CACHE_MODES: tuple[CacheMode, ...] = ("off", "on", "alru")
+READERS: tuple[Reader, ...] = ("aiofile", "thread", "blocking")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +31,8 @@ class ServerConfig:
     """Options shared by every variant; the CLI builds one, tests and the bench too."""
 
     variant: str = "asyncio"
-    cache: bool = True
+    cache: CacheMode = "on"  # off: read every time; on: our bounded LRU; alru: the post's
+    reader: Reader | None = None  # how a file not in memory is read; None: the variant's default
     sendfile: bool = True  # large files with os.sendfile; off: copied through a small buffer
     host: str = "127.0.0.1"
     port: int = 8080

@@ -34,8 +34,10 @@ class StartupError(Exception):
 
 def ready_line(url: str, config: ServerConfig) -> str:
     """The one line printed when the server accepts connections."""
-    cache = "on" if config.cache else "off"
-    return f"listening on {url} (variant={config.variant}, cache={cache}, workers={config.workers})"
+    return (
+        f"listening on {url} (variant={config.variant}, cache={config.cache}, "
+        f"reader={config.reader}, workers={config.workers})"
+    )
 
 
 def start(config: ServerConfig) -> int:
@@ -43,6 +45,10 @@ def start(config: ServerConfig) -> int:
     variant = VARIANTS[config.variant]
     if not variant.available():
         raise StartupError(f"variant {variant.name!r} needs the {variant.requires} package")
+    try:
+        config = variant.configured(config)
+    except ValueError as error:
+        raise StartupError(str(error)) from None
     if not os.path.isdir(config.root):
         raise StartupError(f"root directory not found: {config.root}")
     if config.stats_dir is not None and not os.path.isdir(config.stats_dir):

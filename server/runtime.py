@@ -46,9 +46,8 @@ class ServerContext:
         """Hand the counters over (see `server.stats`), if a stats directory was given."""
         if self.config.stats_dir is None:
             return
-        cache = "on" if self.config.cache else "off"
         try:
-            self.stats.write(self.config.stats_dir, self.config.variant, cache)
+            self.stats.write(self.config.stats_dir, self.config.variant, self.config.cache)
         except OSError as error:  # e.g. the directory was removed: never crash the server for it
             log.error("cannot write stats to %s: %s", self.config.stats_dir, error)
 

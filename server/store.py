@@ -19,7 +19,7 @@ import time
 from aiofile import AIOFile
 
 from server.cache import BoundedLru
-from server.config import StoreConfig
+from server.config import CacheMode, StoreConfig
 from server.files import FileEntry, FileStore, Lookup, SiteRoot
 from server.stats import ServerStats
 
@@ -152,6 +152,8 @@ def _cost(found: Lookup) -> int:
     return _ENTRY_OVERHEAD + (len(body) if body is not None else 0)
 
 
-def build_store(root: SiteRoot, cache: bool, config: StoreConfig, stats: ServerStats) -> FileStore:
-    """The store for `--cache on|off`: the only place that choice is made."""
-    return (CachedStore if cache else ReadingStore)(root, config, stats)
+def build_store(
+    root: SiteRoot, cache: CacheMode, config: StoreConfig, stats: ServerStats
+) -> FileStore:
+    """The store for `--cache`: the only place that choice is made."""
+    return (CachedStore if cache == "on" else ReadingStore)(root, config, stats)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+from server.config import CacheMode, Reader, ServerConfig
 
 if TYPE_CHECKING:
     from server.runtime import ServerContext
@@ -25,7 +27,11 @@ class Variant:
     name: str
     summary: str
     entry: str  # "module:function"
+    style: str  # the I/O style: protocol, streams, sockets, blog, threaded
+    loop: str  # the event loop: asyncio, uvloop; "none" for threads
     requires: str | None = None
+    caches: tuple[CacheMode, ...] = ("off", "on")
+    readers: tuple[Reader, ...] = ("aiofile",)  # the first is the default
 
     def available(self) -> bool:
         """Whether its optional dependency is importable here."""
@@ -37,6 +43,20 @@ class Variant:
         shell: Shell = getattr(importlib.import_module(module_name), function)
         return shell
 
+    def configured(self, config: ServerConfig) -> ServerConfig:
+        """`config` with this variant's default reader; ValueError for a mode it lacks."""
+        if config.cache not in self.caches:
+            caches = ", ".join(self.caches)
+            raise ValueError(f"variant {self.name} has no --cache {config.cache} (it has {caches})")
+        if config.reader is None:
+            return replace(config, reader=self.readers[0])
+        if config.reader not in self.readers:
+            readers = ", ".join(self.readers)
+            raise ValueError(
+                f"variant {self.name} has no --reader {config.reader} (it has {readers})"
+            )
+        return config
+
 
 VARIANTS: dict[str, Variant] = {
     variant.name: variant
@@ -46,21 +66,30 @@ VARIANTS: dict[str, Variant] = {
             "the blog post's design: sock_accept/sock_recv/sock_sendall, a task per client, "
             "one request per connection",
             "server.shells.blog:run",
+            style="blog",
+            loop="asyncio",
         ),
         Variant(
             "threaded",
             "blocking sockets, a bounded thread pool, a selector for idle keep-alive connections",
             "server.shells.threaded:run",
+            style="threaded",
+            loop="none",
+            readers=("blocking",),
         ),
         Variant(
             "asyncio",
             "asyncio.Protocol with keep-alive, pipelining and write flow control",
             "server.shells.aio:run_asyncio",
+            style="protocol",
+            loop="asyncio",
         ),
         Variant(
             "uvloop",
             "the asyncio shell on uvloop's event loop",
             "server.shells.aio:run_uvloop",
+            style="protocol",
+            loop="uvloop",
             requires="uvloop",
         ),
     )

@@ -25,7 +25,6 @@ from tests.underload import start_hogs, stop_hogs
 
 PROJECT = Path(__file__).resolve().parent.parent
 VARIANT_NAMES = list(VARIANTS)
-CACHE_MODES = ["on", "off"]
 SECRET = b"outside the root: must never be served\n"
 ON_CI = os.environ.get("CI", "").lower() == "true"
 # Debian's chromium; GitHub's Ubuntu runners ship Google Chrome. STATICBENCH_CHROMIUM overrides.
@@ -139,7 +138,7 @@ def variant_params() -> list[object]:
     return [
         pytest.param((name, cache), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name))
         for name in VARIANT_NAMES
-        for cache in CACHE_MODES
+        for cache in VARIANTS[name].caches
     ]
 
 

@@ -124,8 +124,28 @@ def test_ready_line_format(variant_cache: tuple[str, str]) -> None:
     assert line.startswith(prefix), line
     port, _, rest = line.removeprefix(prefix).partition(" ")
     assert 0 < int(port) < 65536
-    assert rest == f"(variant={variant}, cache={cache}, workers=1)"
+    reader = VARIANTS[variant].readers[0]
+    assert rest == f"(variant={variant}, cache={cache}, reader={reader}, workers=1)"
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--cache", "alru", "has no --cache alru"),
+        ("--reader", "aiofile", "has no --reader aiofile"),
+    ],
+)
+def test_a_mode_the_variant_lacks_is_a_clear_error(option: str, value: str, said: str) -> None:
+    """threaded reads in its own pool threads and has no async cache: exit 2, one line."""
+    args = ["--port", "0", "--variant", "threaded", option, value, "--root", "static"]
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *args], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def ipv6_loopback() -> bool:

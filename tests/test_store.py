@@ -92,8 +92,8 @@ def test_missing_and_redirect(site: Path, kind: type[ReadingStore]) -> None:
 
 def test_build_store_picks_the_class(site: Path) -> None:
     root, config = SiteRoot(str(site)), StoreConfig()
-    assert type(build_store(root, True, config, ServerStats())) is CachedStore
-    assert type(build_store(root, False, config, ServerStats())) is ReadingStore
+    assert type(build_store(root, "on", config, ServerStats())) is CachedStore
+    assert type(build_store(root, "off", config, ServerStats())) is ReadingStore
 
 
 # -- cache off -------------------------------------------------------------------------------
