@@ -147,6 +147,24 @@ def each_variant() -> list[object]:
     return [pytest.param(name, id=name, marks=_skip_if_unavailable(name)) for name in VARIANT_NAMES]
 
 
+def each_style() -> list[object]:
+    """One variant per I/O style (the first registered: asyncio's loop), for the slow tests.
+
+    The loops share each shell's code; what a slow test checks (send paths, stalls, memory)
+    is the shell's, so running it on every loop would double its time for little.
+    """
+    chosen: dict[str, str] = {}
+    for name, variant in VARIANTS.items():
+        chosen.setdefault(variant.style, name)
+    return [pytest.param(name, id=name, marks=_skip_if_unavailable(name))
+            for name in chosen.values()]  # fmt: skip
+
+
+def one_request_per_connection(variant: str) -> bool:
+    """Whether the variant closes after every response (the blog style, by design)."""
+    return VARIANTS[variant].style == "blog"
+
+
 def variant_of(server: ServerProcess) -> str:
     """The --variant a ServerProcess was started with."""
     return server.args[server.args.index("--variant") + 1]

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import SECRET, variant_of
+from tests.conftest import SECRET, one_request_per_connection, variant_of
 from tests.rawhttp import connect, exchange, parse_responses, read_until_closed, request
 
 
 def needs_keep_alive(server: ServerProcess) -> None:
-    if variant_of(server) == "blog":
+    if one_request_per_connection(variant_of(server)):
         pytest.skip("blog answers one request per connection, by design")
 
 
@@ -266,7 +266,7 @@ def test_pipelined_requests_are_answered_in_order(server: ServerProcess, site: P
 
 
 def test_blog_closes_after_one_response(server: ServerProcess) -> None:
-    if variant_of(server) != "blog":
+    if not one_request_per_connection(variant_of(server)):
         pytest.skip("only blog closes every connection")
     data = exchange(
         server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import each_variant, variant_of, variant_params
+from tests.conftest import each_variant, one_request_per_connection, variant_of, variant_params
 from tests.rawhttp import RawResponse, connect, parse_responses, read_until_closed, request
 
 HEAD_TIMEOUT = 1.0
@@ -34,7 +34,7 @@ BIG_FILE = "/generated/1m.bin"
 
 def skip_blog(variant: str) -> None:
     """Keep-alive checks make no sense for blog: it answers one request per connection."""
-    if variant == "blog":
+    if one_request_per_connection(variant):
         pytest.skip("blog answers one request per connection (Connection: close) by design")
 
 
@@ -316,7 +316,7 @@ def test_sigterm_finishes_inflight_response_and_closes_idle(variant: str, site: 
     with started(variant, site, "--grace", "5") as running:
         port = running.port
         with connect(port) as idle, connect(port) as kept, slow_download(port) as download:
-            if variant != "blog":  # `kept` waits between two requests; for blog it never sent
+            if not one_request_per_connection(variant):  # blog: `kept` never sent a request
                 kept.sendall(get("/index.html"))
                 assert read_one_response(kept).status == 200
             first = download.recv(16 * 1024)
@@ -371,7 +371,8 @@ def test_responses_sent_after_sigterm_say_connection_close(variant: str, tmp_pat
     for first, (rest, was_reset) in zip(firsts, streams, strict=True):
         responses = parse_responses(first + rest)
         assert not was_reset, "closed with a reset: the client may lose the last response"
-        assert [r.status for r in responses] == [200] * (1 if variant == "blog" else 2)
+        expected = 1 if one_request_per_connection(variant) else 2
+        assert [r.status for r in responses] == [200] * expected
         assert responses[-1].header("connection") == "close"
 
 

@@ -25,7 +25,7 @@ import psutil
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import each_variant
+from tests.conftest import each_variant, one_request_per_connection
 from tests.rawhttp import connect, parse_responses
 
 SEND_TIMEOUT = 1.0
@@ -148,7 +148,7 @@ def test_more_stalled_readers_than_threads_do_not_block_a_new_client(
 ) -> None:
     threads = 4
     with serving(variant, root, tmp_path, "--threads", str(threads)) as running:
-        requests = 1 if variant == "blog" else 8
+        requests = 1 if one_request_per_connection(variant) else 8
         stalled = [stalled_reader(running.port, requests) for _ in range(3 * threads)]
         try:
             time.sleep(0.5)  # let the server fill its buffers and block on them

@@ -16,9 +16,9 @@ from typing import BinaryIO
 
 from server.response import Response
 
-_COPY_CHUNK = 64 * 1024
+COPY_CHUNK = 64 * 1024  # the copy path's buffer: small, because slow readers hold one each
 # os.sendfile's answers that mean "not for this file or socket", never "the client left".
-_UNAVAILABLE = frozenset(
+UNAVAILABLE = frozenset(
     {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSOCK, errno.ESPIPE, errno.EOVERFLOW}
 )
 
@@ -61,7 +61,7 @@ class Outgoing:
         try:
             sent = os.sendfile(sock.fileno(), self.file.fileno(), self.offset, self.remaining)
         except OSError as error:
-            if error.errno not in _UNAVAILABLE or self.offset != self._start:
+            if error.errno not in UNAVAILABLE or self.offset != self._start:
                 raise
             self.sendfile, self.copied = False, True  # this response only
             return
@@ -75,7 +75,7 @@ class Outgoing:
     def _refill(self) -> None:
         assert self.file is not None
         self.file.seek(self.offset)
-        chunk = self.file.read(min(_COPY_CHUNK, self.remaining))
+        chunk = self.file.read(min(COPY_CHUNK, self.remaining))
         self._advance(len(chunk))
         self.pending = memoryview(chunk)
 

@@ -1,0 +1,189 @@
+"""The listening side every event-loop shell shares: the loop, accepting, the sweep, shutdown.
+
+A shell subclasses `LoopServer` and says what to do with an accepted socket; everything
+else is here, once: the loop the variant names (asyncio's or uvloop's), accepting with a
+back-off when accept() fails (e.g. out of file descriptors), refusing connections over
+--max-connections with a 503, the once-a-second sweep that gives overdue connections
+their phase's answer (`server.shells.phases`), and shutdown: stop accepting, close idle
+connections at once, let busy ones finish within the grace period, then reset the rest.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from server.listener import tune_connection
+from server.response import DATE_LINE
+from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
+from server.shells.phases import TICK, Deadlines, Phase, too_many
+from server.variants import VARIANTS
+
+
+class Tracked(Protocol):
+    """What the sweep and shutdown need of a connection."""
+
+    def state(self) -> tuple[Phase, float]:
+        """Its phase, and since when (loop time)."""
+        ...
+
+    def expire(self, phase: Phase) -> None:
+        """`phase` outlasted its deadline: give the phase's answer (see `Phase`)."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the connection with a reset."""
+        ...
+
+
+class LoopServer(abc.ABC):
+    """One event-loop server process: a shell subclasses it and implements `accepted`."""
+
+    # True: `loop.sock_accept` in a loop (the sockets style). False: on readability, our
+    # own accept() of every waiting connection: libuv (uvloop) accepts one connection per
+    # loop iteration (under `ab -c 1000 -k` its queue drained at ~35/s while accepted
+    # clients were served) and swallows EMFILE without a word.
+    awaits_accept = False
+
+    def __init__(self, context: ServerContext) -> None:
+        self.context = context
+        self.config = context.config
+        self.loop = asyncio.get_running_loop()
+        self.now = self.loop.time()  # coarse clock, advanced by the sweep
+        self.deadlines = Deadlines(self.config)
+        self.connections: set[Tracked] = set()
+        self.stopping = False
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._accepting: asyncio.Task[None] | bool = False
+
+    @abc.abstractmethod
+    def accepted(self, sock: socket.socket) -> None:
+        """Serve `sock`, just accepted (non-blocking, tuned, within the connection limit)."""
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """A task the server holds on to until it is done."""
+        task = self.loop.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def serve(self) -> None:
+        """Serve until SIGINT or SIGTERM, then shut down gracefully."""
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.loop.add_signal_handler(signum, stop.set)
+        self._tick()
+        self._start_accepting()
+        self.context.on_ready()
+        await stop.wait()
+        await self._shut_down()
+
+    # -- accepting ------------------------------------------------------------------------
+
+    def _start_accepting(self) -> None:
+        if self.stopping:
+            return
+        if self.awaits_accept:
+            self._accepting = self.spawn(self._accept_forever())
+        else:
+            self.loop.add_reader(self.context.listener.fileno(), self._accept_waiting)
+            self._accepting = True
+
+    def _stop_accepting(self) -> None:
+        if isinstance(self._accepting, asyncio.Task):
+            self._accepting.cancel()
+        elif self._accepting:
+            self.loop.remove_reader(self.context.listener.fileno())
+        self._accepting = False
+
+    def _accept_waiting(self) -> None:
+        """Accept every waiting connection, up to the backlog."""
+        for _ in range(self.config.backlog):
+            try:
+                sock, _ = self.context.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue  # the client gave up before we accepted it
+            except OSError as error:  # e.g. out of file descriptors: back off, then retry
+                self._stop_accepting()
+                self._back_off(error)
+                return
+            self._admit(sock)
+
+    async def _accept_forever(self) -> None:
+        while True:
+            try:
+                sock, _ = await self.loop.sock_accept(self.context.listener)
+            except ConnectionAbortedError:
+                continue
+            except OSError as error:
+                self._accepting = False
+                self._back_off(error)
+                return
+            self._admit(sock)
+
+    def _back_off(self, error: OSError) -> None:
+        """One log line per back-off, and no accepting meanwhile (the listener stays ready)."""
+        self.context.accept_failed(error)
+        self.loop.call_later(ACCEPT_RETRY_DELAY, self._start_accepting)
+
+    def _admit(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        if self.stopping or len(self.connections) >= self.config.max_connections:
+            self.context.stats.refused_connections += 1
+            with contextlib.suppress(OSError):
+                sock.send(too_many())
+            sock.close()
+            return
+        tune_connection(sock)
+        self.accepted(sock)
+
+    # -- deadlines and shutdown ---------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.now = self.loop.time()
+        DATE_LINE.tick()
+        self._sweep()
+        self.loop.call_later(TICK, self._tick)  # also during shutdown: stalls still count
+
+    def _sweep(self) -> None:
+        overdue, stopping = self.deadlines.overdue, self.stopping
+        for connection in list(self.connections):
+            phase, since = connection.state()
+            if overdue(phase, since, self.now, stopping=stopping):
+                connection.expire(phase)
+
+    async def _shut_down(self) -> None:
+        self.stopping = True
+        self._stop_accepting()
+        self._sweep()  # idle connections close now
+        deadline = self.loop.time() + self.config.grace
+        while self.connections and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for connection in list(self.connections):
+            connection.abort()
+        await asyncio.sleep(0)  # let the aborted connections' tasks end
+
+
+def run(context: ServerContext, server: Callable[[ServerContext], LoopServer]) -> None:
+    """Serve with `server` on the loop the variant names (asyncio's or uvloop's)."""
+
+    async def main() -> None:
+        await server(context).serve()
+
+    with asyncio.Runner(loop_factory=_loop_factory(VARIANTS[context.config.variant].loop)) as r:
+        r.run(main())
+
+
+def _loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if loop != "uvloop":
+        return None  # asyncio's default loop
+    import uvloop
+
+    return uvloop.new_event_loop
