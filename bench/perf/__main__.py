@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from bench.engines.wrk.command import WrkError, find_wrk, wrk_version
 from bench.engines.wrk.engine import run_wrk
 from bench.measure.cores import CoreBusy
+from bench.measure.sampling import TreeSampler
 from bench.perf.memory import measure_memory, raise_nofile
 from bench.perf.render import render
 from bench.perf.verdicts import IDLE_CONNECTIONS, LoadRow, Report, to_json
@@ -33,6 +34,7 @@ from bench.targets.nginx import NginxServer, find_nginx, nginx_version
 from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess, free_port
 from bench.targets.start import original_server
 from server.cli_types import OneLineErrors, bounded
+from server.config import CACHE_MODES
 from server.variants import VARIANTS, available_variants
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -64,6 +66,7 @@ class Options:
     server_cpus: list[int] | None
     load_cpus: list[int] | None
     variants: list[str]
+    cache: str
     skip_nginx: bool
     json_path: Path | None
 
@@ -86,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
     add("--load-cpu", type=int, default=1, help="CPU for wrk and this process (default 1)")
     add("--variants", type=_variant_list, default=None, help="comma list (default: all here)")
+    add("--cache", choices=CACHE_MODES, default="on", help="our variants' --cache (default on)")
     add("--skip-nginx", action="store_true", help="do not measure nginx")
     add("--json", type=Path, default=None, help="also write the results as JSON here")
     return parser
@@ -116,6 +120,7 @@ def parse_options(argv: Sequence[str] | None) -> tuple[Options, list[str]]:
         server_cpus=server_cpus,
         load_cpus=load_cpus,
         variants=args.variants or list(VARIANTS),
+        cache=args.cache,
         skip_nginx=args.skip_nginx,
         json_path=args.json,
     )
@@ -127,7 +132,7 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     settings: dict[str, Any] = {"duration": options.duration, "connections": options.connections,
                                 "server_cpus": options.server_cpus, "load_cpus": options.load_cpus,
                                 "warmup": WARMUP_SECONDS, "page": PAGE,
-                                "large_page": LARGE_PAGE}  # fmt: skip
+                                "large_page": LARGE_PAGE, "cache": options.cache}  # fmt: skip
     tools = {
         "nginx": nginx_version(nginx) if nginx else MISSING,
         "wrk": wrk_version(wrk) if wrk else MISSING,
@@ -135,9 +140,9 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     return Report(machine_info(PROJECT), versions(tools), settings)
 
 
-def ours(variant: str, cpus: list[int] | None) -> ServerProcess:
-    """Our server, cache on; idle connections kept 60 s so the idle-memory probe sees them."""
-    args = ["--variant", variant, "--cache", "on", "--root", str(STATIC),
+def ours(variant: str, cache: str, cpus: list[int] | None) -> ServerProcess:
+    """Our server; idle connections kept 60 s so the idle-memory probe sees them."""
+    args = ["--variant", variant, "--cache", cache, "--root", str(STATIC),
             "--keepalive-timeout", "60"]  # fmt: skip
     return ServerProcess(args, cpus=cpus)
 
@@ -164,11 +169,15 @@ def load(
                       headers=CLOSE if close else (), cpus=cpus)  # fmt: skip
     try:
         measure(duration=WARMUP_SECONDS)
+        sampler = TreeSampler(server.pid, interval=1.0)
         with CoreBusy(options.server_cpus) as server_core, CoreBusy(cpus) as load_core:
+            sampler.begin()
             result = measure(duration=options.duration)
+            usage = sampler.end()
     except WrkError as error:
         return LoadRow(name, None, f"wrk failed: {error}")
-    return LoadRow(name, result, server_core=server_core.busy, load_core=load_core.busy)
+    return LoadRow(name, result, server_core=server_core.busy, load_core=load_core.busy,
+                   server_cpu_s=usage.cpu_s)  # fmt: skip
 
 
 @contextmanager
@@ -206,7 +215,8 @@ def run(options: Options, report: Report, wrk: str | None, nginx: str | None) ->
                 if server:
                     all_loads(wrk, options, report, server, name)
     for name in [name for name in options.variants if name in here]:
-        with serving(name, partial(ours, name, options.server_cpus), report.keepalive) as server:
+        start = partial(ours, name, options.cache, options.server_cpus)
+        with serving(name, start, report.keepalive) as server:
             if server:
                 measure_variant(options, report, wrk, server, name)
     if wrk:

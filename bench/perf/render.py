@@ -34,7 +34,9 @@ CEILING_NOTE = (
 CORE_NOTE = (
     "srv/wrk core: how busy the server's and wrk's pinned cores were during the run (all\n"
     "  processes and kernel network work). The side near 100% set the pace; when wrk's core\n"
-    "  is the full one, the ratio to nginx understates the gap."
+    "  is the full one, the ratio to nginx understates the gap. srv µs/req: the server's own\n"
+    "  process CPU time (user + system) per response; unlike the core's share, other\n"
+    "  processes on the same core do not inflate it."
 )
 
 
@@ -82,13 +84,13 @@ def _one_line(note: str, limit: int = 120) -> str:
 def _load_cells(rows: list[LoadRow], row: LoadRow, comparisons: Sequence[Comparison]) -> list[str]:
     result = row.result
     if result is None:
-        blank = [NONE] * (6 + 2 * len(comparisons))
+        blank = [NONE] * (7 + 2 * len(comparisons))
         return [row.server, *blank, f"skipped: {_one_line(row.note)}"]
     server_core = None if row.server_core is None else row.server_core * 100
     load_core = None if row.load_core is None else row.load_core * 100
     cells = [row.server, f"{result.requests_per_s:,.0f}", f"{result.p50_ms:.2f} ms",
              f"{result.p99_ms:.2f} ms", _errors(row), _num(server_core, ".0f", "%"),
-             _num(load_core, ".0f", "%")]  # fmt: skip
+             _num(row.cpu_us_per_request, ".1f"), _num(load_core, ".0f", "%")]  # fmt: skip
     outcomes = []
     for comparison in comparisons:
         value, target, outcome = assess(rows, row, comparison)
@@ -99,7 +101,7 @@ def _load_cells(rows: list[LoadRow], row: LoadRow, comparisons: Sequence[Compari
 
 def load_table(title: str, rows: list[LoadRow], comparisons: Sequence[Comparison]) -> str:
     """One load's rows with a ratio and target column pair per comparison."""
-    headers = ["server", "req/s", "p50", "p99", "errors", "srv core", "wrk core"]
+    headers = ["server", "req/s", "p50", "p99", "errors", "srv core", "srv µs/req", "wrk core"]
     for comparison in comparisons:
         headers += [f"vs {comparison.label}", "target"]
     cells = [_load_cells(rows, row, comparisons) for row in rows]
@@ -114,7 +116,7 @@ def _wrk(report: Report) -> str:
 def keepalive_table(report: Report) -> str:
     """Keep-alive throughput against nginx and the ceiling sketch."""
     page = report.settings.get("page", "/index.html")
-    title = f"Keep-alive: {_wrk(report)} GET {page} (cache on)"
+    title = f"Keep-alive: {_wrk(report)} GET {page} (cache {report.settings.get('cache', 'on')})"
     text = load_table(title, report.keepalive, KEEPALIVE_COMPARISONS)
     return f"{text}\n{CEILING_NOTE}\n{CORE_NOTE}"
 

@@ -11,13 +11,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.engines.wrk.command import WrkResult
+from server.variants import VARIANTS
 
 SCHEMA = "staticbench.perf/2"
 MB = 1_000_000
 NGINX = "nginx"
 # The ceiling sketch (bench/perf/ceiling.py) on each loop, and which variant runs on which.
 CEILINGS = {"ceiling-asyncio": "asyncio", "ceiling-uvloop": "uvloop"}
-CEILING_OF = {"asyncio": "ceiling-asyncio", "uvloop": "ceiling-uvloop", "blog": "ceiling-asyncio"}
+CEILING_OF = {
+    name: f"ceiling-{variant.loop}" for name, variant in VARIANTS.items() if variant.loop != "none"
+}
 # Close-per-request: our blog variant against the original post's design.
 CLOSE_TARGET = ("blog", "original", 3.0)
 RSS_LIMIT_MB = 60.0
@@ -41,7 +44,8 @@ class LoadRow:
     """One server under one wrk load; `result` is None when it could not be measured.
 
     `server_core`/`load_core`: busy share (0–1) of the server's and of wrk's pinned cores
-    during the measured run, None when nothing was pinned.
+    during the measured run, None when nothing was pinned; `server_cpu_s`: the CPU seconds
+    of the server's own process tree in that run (what other processes cost is not in it).
     """
 
     server: str
@@ -49,6 +53,14 @@ class LoadRow:
     note: str = ""
     server_core: float | None = None
     load_core: float | None = None
+    server_cpu_s: float | None = None  # the server's own process tree: user + system seconds
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """The server process tree's CPU time per response, in µs (other processes excluded)."""
+        if self.server_cpu_s is None or self.result is None or not self.result.requests:
+            return None
+        return self.server_cpu_s * 1e6 / self.result.requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +130,9 @@ VS_ORIGINAL = Comparison(CLOSE_TARGET[1], CLOSE_TARGET[1], {CLOSE_TARGET[0]: CLO
 VS_NGINX_LARGE = Comparison(
     "nginx", NGINX, {name: 0.9 for name in ("blog", "threaded", "asyncio", "uvloop")}
 )
-KEEPALIVE_COMPARISONS = (VS_NGINX_KEEPALIVE, VS_CEILING)
+# Issue 11: a kept-alive connection against the post's one request per connection.
+VS_BLOG = Comparison("blog", "blog", {"sockets": 2.0, "streams": 2.0})
+KEEPALIVE_COMPARISONS = (VS_NGINX_KEEPALIVE, VS_CEILING, VS_BLOG)
 CLOSE_COMPARISONS = (VS_NGINX_CLOSE, Comparison("ceiling", "", {}, CEILING_OF), VS_ORIGINAL)
 LARGE_COMPARISONS = (VS_NGINX_LARGE,)
 
@@ -179,7 +193,9 @@ def _load_json(rows: list[LoadRow], row: LoadRow, comparisons: tuple[Comparison,
         ratios.append({"reference": comparison.reference_of(row.server), "ratio": value,
                        "target": target, "verdict": _json_verdict(outcome)})  # fmt: skip
     return {"server": row.server, "wrk": measured, "server_core": row.server_core,
-            "load_core": row.load_core, "ratios": ratios, "note": row.note}  # fmt: skip
+            "load_core": row.load_core, "server_cpu_s": row.server_cpu_s,
+            "cpu_us_per_request": row.cpu_us_per_request, "ratios": ratios,
+            "note": row.note}  # fmt: skip
 
 
 def _json_verdict(outcome: str) -> str | None:

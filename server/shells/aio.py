@@ -3,10 +3,10 @@
 It only moves bytes: socket → parser → site → transport. Responses already in memory are
 written synchronously from `data_received` (no task per request); a request that needs
 file I/O, or a body to stream, gets one task, and the connection answers its later
-pipelined requests only after that one, in order. Write flow control: when the
-transport's (bounded) buffer is full we stop reading and answering until it drains. Large
-bodies go out with os.sendfile on a duplicate of the transport's socket once the transport
-is empty (`sending.send_span`). Accepting, the sweep and shutdown: `loopserver`.
+pipelined requests only after that one, in order. Write flow control: while the
+transport's buffer is over 64 KiB we stop reading and answering. Sending, the lingering
+close and the reset: `transports.TransportSender`; accepting, the sweep, shutdown:
+`loopserver.LoopServer`.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable
-from typing import cast
 
-from server.listener import reset_on_close
 from server.protocol import ProtocolError, Request, RequestParser
-from server.response import FileSpan, Response
+from server.response import Response
 from server.runtime import ServerContext
 from server.shells import loopserver, sending
 from server.shells.answers import answer, answer_now, counted
+from server.shells.driver import send_response
 from server.shells.outgoing import FileShrank
 from server.shells.phases import Phase, late_head
+from server.shells.transports import TransportSender
 from server.static import error_response, internal_error
 
 
@@ -46,25 +46,23 @@ class HttpConnection(asyncio.Protocol):
     def __init__(self, server: AioServer) -> None:
         self.server, self.context = server, server.context
         self.parser = RequestParser()
-        self.transport: asyncio.Transport | None = None
+        self.out: TransportSender | None = None
         self.task: asyncio.Task[None] | None = None  # a response that needs I/O
-        self.write_paused = self.closing = False
-        self.drained: asyncio.Future[None] | None = None
+        self.closing = False
         self.last_active = self.head_started = server.now
         self.blocked_since: float | None = None  # a send waits for the client since then
         self.lingering_since: float | None = None  # closing, waiting for the client's FIN
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement asyncio.Transport without subclassing it.
-        self.transport = cast(asyncio.Transport, transport)
+        self.out = TransportSender(transport)
         self.server.connections.add(self)
         self.context.stats.connections += 1
-        self.transport.set_write_buffer_limits(high=sending.HIGH_WATER, low=sending.LOW_WATER)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.server.connections.discard(self)
-        self._wake_writer()
+        if self.out is not None:
+            self.out.closed()
         if self.task is not None:
             self.task.cancel()
 
@@ -79,22 +77,23 @@ class HttpConnection(asyncio.Protocol):
             self._answer_ready()
 
     def pause_writing(self) -> None:
-        self.write_paused, self.blocked_since = True, self.server.loop.time()
-        assert self.transport is not None
-        self.transport.pause_reading()
+        assert self.out is not None
+        self.out.pause()
+        self.blocked_since = self.server.loop.time()
+        self.out.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        self.write_paused, self.blocked_since = False, None
-        assert self.transport is not None
+        assert self.out is not None
+        self.out.resume()
+        self.blocked_since = None
         if not self.closing:
-            self.transport.resume_reading()
-        self._wake_writer()
+            self.out.transport.resume_reading()
         if self.task is None:
             self._answer_ready()
 
     def _answer_ready(self) -> None:
         """Answer, in order, every complete request whose response is in memory."""
-        while not (self.write_paused or self.closing or self.task is not None):
+        while not (self.closing or self.task is not None or self.blocked_since is not None):
             try:
                 request = self.parser.next()
             except ProtocolError as error:
@@ -107,15 +106,22 @@ class HttpConnection(asyncio.Protocol):
                 return
             self._send(response)
 
+    def _send(self, response: Response) -> None:
+        """Write a response held in memory, at once."""
+        if not self.closing and self.out is not None:
+            response = self._final(response)
+            self.out.transport.writelines(response.pieces())
+            counted(self.context, response)
+            self._sent(response)
+
     async def _answer_slowly(self, request: Request, response: Response | None) -> None:
-        """Answer one request that needs file I/O, then go on with the pipeline."""
+        """Answer one request that needs file I/O or streaming, then go on with the pipeline."""
+        assert self.out is not None
         try:
-            response = response or await answer(self.context, request)
-            span = response.streamed_span()
-            if span is None:
-                self._send(response)
-            else:
-                await self._stream(self._final(response), span)
+            response = self._final(response or await answer(self.context, request))
+            self.out.transport.pause_reading()  # pipelined requests wait in the kernel
+            await send_response(response, self.out, self.context, self.out.send, self._stalled)
+            self._sent(response)
         except sending.PEER_GONE:
             self.context.peer_gone()
             self.abort()
@@ -125,46 +131,9 @@ class HttpConnection(asyncio.Protocol):
             self.context.report_crash("respond", error)
             self._send(internal_error())
         self.task = None
-        self._answer_ready()
-
-    def _final(self, response: Response) -> Response:
-        """At shutdown every response says the connection closes after it."""
-        return response.closing() if self.server.stopping else response
-
-    def _send(self, response: Response) -> None:
-        assert self.transport is not None
         if not self.closing:
-            response = self._final(response)
-            self.transport.writelines(response.pieces())
-            self._after_response(response)
-
-    def _after_response(self, response: Response) -> None:
-        counted(self.context, response)
-        self.last_active = self.server.now
-        if response.close:
-            self._close()
-
-    async def _stream(self, response: Response, span: FileSpan) -> None:
-        assert self.transport is not None
-        self.transport.write(response.head())
-        on, stats = self.server.config.sendfile, self.context.stats
-        await sending.send_span(span, stats, sendfile=self._sendfile(span) if on else None,
-                                send=self._write)  # fmt: skip
-        self._after_response(response)  # counted here: no await after the last byte
-
-    def _sendfile(self, span: FileSpan) -> sending.SendFile:
-        async def send(file_fd: int) -> int:
-            assert self.transport is not None
-            self.transport.pause_reading()  # pipelined requests wait in the kernel meanwhile
-            try:
-                return await sending.sendfile_beside(
-                    self.transport, self._drain, file_fd, span, self._stalled
-                )
-            finally:
-                if not self.closing:
-                    self.transport.resume_reading()
-
-        return send
+            self.out.transport.resume_reading()
+            self._answer_ready()
 
     async def _stalled(self, waiting: Awaitable[None]) -> None:
         self.blocked_since = self.server.loop.time()
@@ -173,26 +142,17 @@ class HttpConnection(asyncio.Protocol):
         finally:
             self.blocked_since = None
 
-    async def _write(self, chunk: bytes) -> None:
-        """The copy path's send: write, then wait while the transport is paused."""
-        if self.closing or self.transport is None:
-            raise ConnectionResetError("the connection closed during the response")
-        self.transport.write(chunk)
-        while self.write_paused and not self.closing:
-            await self._drain()
+    def _final(self, response: Response) -> Response:
+        """At shutdown every response says the connection closes after it."""
+        return response.closing() if self.server.stopping else response
 
-    async def _drain(self) -> None:
-        self.drained = self.server.loop.create_future()
-        await self.drained
-
-    def _wake_writer(self) -> None:
-        if self.drained is not None and not self.drained.done():
-            self.drained.set_result(None)
-
-    # -- the sweep's view (see `server.shells.phases`) -----------------------------------
+    def _sent(self, response: Response) -> None:
+        self.last_active = self.server.now
+        if response.close:
+            self._close()
 
     def state(self) -> tuple[Phase, float]:
-        """Its phase, and since when."""
+        """Its phase and since when, for the sweep (`server.shells.phases`)."""
         if self.lingering_since is not None:
             return Phase.LINGER, self.lingering_since
         if self.blocked_since is not None:
@@ -205,8 +165,8 @@ class HttpConnection(asyncio.Protocol):
 
     def expire(self, phase: Phase) -> None:
         """The phase's answer once it outlasted its deadline."""
-        if phase is Phase.LINGER and self.transport is not None:
-            self.transport.close()  # a FIN after what the kernel still holds, no reset
+        if phase is Phase.LINGER and self.out is not None:
+            self.out.close()
         elif phase is Phase.STALLED:
             self.context.send_timed_out()
             self.abort()
@@ -216,22 +176,18 @@ class HttpConnection(asyncio.Protocol):
             self._close()
 
     def _close(self) -> None:
-        """Close without a reset: FIN, then read and discard until the client's FIN."""
-        if self.closing or self.transport is None:
-            return
-        self.closing = True
-        if not self.transport.can_write_eof():
-            return self.transport.close()
-        self.transport.write_eof()
-        self.transport.resume_reading()
-        self.lingering_since = self.server.now
+        """FIN, then read and discard until the client's FIN (see `phases.LINGER`)."""
+        if not self.closing and self.out is not None:
+            self.closing = True
+            self.out.shutdown_write()
+            self.out.transport.resume_reading()
+            self.lingering_since = self.server.now
 
     def abort(self) -> None:
-        """Drop the connection with a reset: the kernel frees its send queue at once."""
+        """Drop the connection with a reset."""
         self.closing = True
-        if self.transport is not None:
-            reset_on_close(self.transport.get_extra_info("socket"))
-            self.transport.abort()
+        if self.out is not None:
+            self.out.abort()
 
 
 def run(context: ServerContext) -> None:

@@ -17,12 +17,13 @@ from typing import TypeVar
 
 from server.protocol import ProtocolError, Request, RequestParser
 from server.response import FileSpan, Response
+from server.runtime import ServerContext
 from server.shells import sending
 from server.shells.answers import answer, counted
 from server.shells.loopserver import LoopServer
 from server.shells.outgoing import FileShrank
 from server.shells.phases import Phase, late_head
-from server.shells.sending import Stalled
+from server.shells.sending import Send, Stalled
 from server.static import error_response
 
 # Bytes handed to a channel's send at once: a send waits for room, so a slow reader holds
@@ -31,12 +32,8 @@ PIECE = 64 * 1024
 T = TypeVar("T")
 
 
-class Channel(abc.ABC):
-    """Bytes in and out of one connection, in the shell's I/O style."""
-
-    @abc.abstractmethod
-    async def receive(self) -> bytes:
-        """Some bytes the client sent; b"" once it has finished sending."""
+class Sender(abc.ABC):
+    """Bytes out of one connection, and how it ends."""
 
     @abc.abstractmethod
     async def send(self, data: bytes | memoryview) -> None:
@@ -57,6 +54,38 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     def abort(self) -> None:
         """Close with a reset: the kernel drops what it still holds for this client."""
+
+
+class Channel(Sender):
+    """Bytes in and out of one connection, in the shell's I/O style."""
+
+    @abc.abstractmethod
+    async def receive(self) -> bytes:
+        """Some bytes the client sent; b"" once it has finished sending."""
+
+
+async def send_response(
+    response: Response, out: Sender, context: ServerContext, send: Send, stalled: Stalled
+) -> None:
+    """Head, body (PIECE at a time through `send`), then its file span; counted at the end."""
+    span = response.streamed_span()
+    body = response.pieces()[-1]
+    if span is None and len(body) <= PIECE:
+        await send(response.payload())  # one buffer: a small response is one send
+    else:
+        await send(response.head())
+        view = memoryview(body)
+        for start in range(0, len(view), PIECE):
+            await send(view[start : start + PIECE])
+        if span is not None:
+
+            async def sendfile(file_fd: int) -> int:
+                return await out.send_file(file_fd, span, stalled)
+
+            on = context.config.sendfile
+            await sending.send_span(span, context.stats, sendfile=sendfile if on else None,
+                                    send=send)  # fmt: skip
+    counted(context, response)
 
 
 class Expired(Exception):
@@ -158,29 +187,8 @@ class Connection:
         return request
 
     async def _respond(self, response: Response) -> None:
-        """Send one response; counted once its last byte is out."""
-        span = response.streamed_span()
-        body = response.pieces()[-1]
-        if span is None and len(body) <= PIECE:
-            await self._send(response.payload())
-        else:
-            await self._send(response.head())
-            view = memoryview(body)
-            for start in range(0, len(view), PIECE):
-                await self._send(view[start : start + PIECE])
-            if span is not None:
-                await self._send_span(span)
-        counted(self.context, response)
+        await send_response(response, self.channel, self.context, self._send, self._stalled)
         self.phase, self.since = Phase.IDLE, self.server.now
-
-    async def _send_span(self, span: FileSpan) -> None:
-        async def sendfile(file_fd: int) -> int:
-            return await self.channel.send_file(file_fd, span, self._stalled)
-
-        on = self.server.config.sendfile
-        await sending.send_span(
-            span, self.context.stats, sendfile=sendfile if on else None, send=self._send
-        )
 
     async def _send(self, data: bytes | memoryview) -> None:
         await self._stalled(self.channel.send(data))

@@ -30,7 +30,7 @@ HIGH_WATER, LOW_WATER = 64 * 1024, 16 * 1024
 Stalled = Callable[[Awaitable[None]], Awaitable[None]]  # awaits, marking the send stalled
 # Sends a span of the open file (its descriptor given) with sendfile; returns bytes sent.
 SendFile = Callable[[int], Awaitable[int]]
-Send = Callable[[bytes], Awaitable[None]]  # sends bytes, waiting for room
+Send = Callable[[bytes | memoryview], Awaitable[None]]  # sends bytes, waiting for room
 
 
 class SendfileUnavailable(Exception):

@@ -15,27 +15,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import cast
 
-from server.listener import reset_on_close
-from server.response import FileSpan
 from server.runtime import ServerContext
-from server.shells import loopserver, sending
+from server.shells import loopserver
 from server.shells.driver import Channel, Connection
-from server.shells.sending import Stalled
+from server.shells.transports import TransportSender
 
 _RECV_SIZE = 64 * 1024
 
 
-class StreamChannel(Channel):
-    """A connection's StreamReader and StreamWriter."""
+class StreamChannel(TransportSender, Channel):
+    """A connection's StreamReader and StreamWriter (ends it as any transport's sender)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        super().__init__(writer.transport)
         self.reader, self.writer = reader, writer
-        # uvloop's transports implement asyncio.Transport without subclassing it.
-        self.transport = cast(asyncio.Transport, writer.transport)
-        self.sock: socket.socket = writer.get_extra_info("socket")  # None once it is closed
-        self.transport.set_write_buffer_limits(high=sending.HIGH_WATER, low=sending.LOW_WATER)
 
     async def receive(self) -> bytes:
         return await self.reader.read(_RECV_SIZE)
@@ -44,22 +38,8 @@ class StreamChannel(Channel):
         self.writer.write(data)
         await self.writer.drain()
 
-    async def send_file(self, file_fd: int, span: FileSpan, stalled: Stalled) -> int:
-        return await sending.sendfile_beside(
-            self.transport, self.writer.drain, file_fd, span, stalled
-        )
-
-    def shutdown_write(self) -> None:
-        if self.writer.can_write_eof() and not self.transport.is_closing():
-            self.writer.write_eof()
-
-    def close(self) -> None:
-        self.writer.close()
-
-    def abort(self) -> None:
-        if not self.transport.is_closing():
-            reset_on_close(self.sock)
-        self.transport.abort()
+    async def drain(self) -> None:
+        await self.writer.drain()
 
 
 class StreamsServer(loopserver.LoopServer):

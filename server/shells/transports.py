@@ -1,0 +1,79 @@
+"""Sending on an asyncio transport under flow control: the Protocol and streams shells share it.
+
+A `TransportSender` bounds the transport's write buffer (above HIGH_WATER the protocol
+is paused; `drain` waits until it is resumed), sends large files with sendfile beside the
+transport, half-closes for a lingering close and resets. The Protocol shell feeds it its
+own pause/resume/lost callbacks; the streams shell waits in `StreamWriter.drain` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+from server.listener import reset_on_close
+from server.response import FileSpan
+from server.shells import sending
+from server.shells.driver import Sender
+from server.shells.sending import Stalled
+
+
+class TransportSender(Sender):
+    """What a connection sends on its transport, and how it ends."""
+
+    def __init__(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        self.sock = transport.get_extra_info("socket")  # gone from uvloop's once it closes
+        self.transport.set_write_buffer_limits(high=sending.HIGH_WATER, low=sending.LOW_WATER)
+        self.paused = self.lost = False
+        self._resumed: asyncio.Future[None] | None = None
+
+    def pause(self) -> None:
+        """The protocol's pause_writing: the buffer is over HIGH_WATER."""
+        self.paused = True
+
+    def resume(self) -> None:
+        """The protocol's resume_writing (and connection_lost): wake a waiting send."""
+        self.paused = False
+        if self._resumed is not None and not self._resumed.done():
+            self._resumed.set_result(None)
+
+    def closed(self) -> None:
+        """The protocol's connection_lost."""
+        self.lost = True
+        self.resume()
+
+    async def drain(self) -> None:
+        """Wait while the transport is paused."""
+        while self.paused and not self.lost:
+            self._resumed = asyncio.get_running_loop().create_future()
+            await self._resumed
+
+    async def send(self, data: bytes | memoryview) -> None:
+        """Write, then wait while the transport is over HIGH_WATER."""
+        if self.lost:
+            raise ConnectionResetError("the connection closed during the response")
+        self.transport.write(data)
+        await self.drain()
+
+    async def send_file(self, file_fd: int, span: FileSpan, stalled: Stalled) -> int:
+        """sendfile `span`, beside the transport once it is empty."""
+        return await sending.sendfile_beside(self.transport, self.drain, file_fd, span, stalled)
+
+    def shutdown_write(self) -> None:
+        """Send our FIN after what the transport holds; reading goes on."""
+        if self.transport.can_write_eof() and not self.transport.is_closing():
+            self.transport.write_eof()
+        else:
+            self.transport.close()
+
+    def close(self) -> None:
+        """Close after what the transport still holds (a FIN, no reset)."""
+        self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection with a reset: the kernel frees its send queue at once."""
+        if not self.transport.is_closing():
+            reset_on_close(self.sock)
+        self.transport.abort()
