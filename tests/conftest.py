@@ -148,10 +148,12 @@ def each_variant() -> list[object]:
 
 
 def each_style() -> list[object]:
-    """One variant per I/O style (the first registered: asyncio's loop), for the slow tests.
+    """One variant per I/O style (the first registered: asyncio's loop), for slow tests.
 
-    The loops share each shell's code; what a slow test checks (send paths, stalls, memory)
-    is the shell's, so running it on every loop would double its time for little.
+    For tests of what a style's two variants share (send paths, stalls, memory, the store's
+    options, workers): both loops run the same shell code, so every loop would double
+    their time for little. What the loop itself does (accepting, EMFILE, signals, shutdown,
+    clients that leave) stays on `each_variant`.
     """
     chosen: dict[str, str] = {}
     for name, variant in VARIANTS.items():

@@ -18,7 +18,7 @@ import pytest
 
 from bench.targets.process import ChildStartError, ServerProcess
 from server.variants import VARIANTS
-from tests.conftest import PROJECT, each_variant, variant_params
+from tests.conftest import PROJECT, each_style, variant_params
 from tests.rawhttp import parse_responses, read_until_closed, request
 from tests.serverchecks import checked_server
 
@@ -159,7 +159,7 @@ def ipv6_loopback() -> bool:
 
 
 @pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_ipv6_host(variant: str) -> None:
     with checked_server(["--variant", variant, "--host", "::1", "--root", "static"]) as running:
         assert running.url.startswith("http://[::1]:")
@@ -185,7 +185,7 @@ def counters(record: dict[str, object]) -> tuple[object, ...]:
     return tuple(record[key] for key in ("requests", "cache_hits", "cache_misses"))
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_stats_dir_on_sigusr1_and_at_exit(variant: str, tmp_path: Path) -> None:
     args = ["--variant", variant, "--cache", "on", "--root", "static", "--stats-dir", str(tmp_path)]
     with checked_server(args) as running:
@@ -210,7 +210,7 @@ def test_stats_dir_on_sigusr1_and_at_exit(variant: str, tmp_path: Path) -> None:
     assert counters(at_exit) == (6, 4, 2)
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_unwritable_stats_dir_is_logged_not_fatal(variant: str, tmp_path: Path) -> None:
     stats_dir = tmp_path / "stats"
     stats_dir.mkdir()

@@ -21,7 +21,13 @@ from pathlib import Path
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import each_variant, one_request_per_connection, variant_of, variant_params
+from tests.conftest import (
+    each_style,
+    each_variant,
+    one_request_per_connection,
+    variant_of,
+    variant_params,
+)
 from tests.rawhttp import RawResponse, connect, parse_responses, read_until_closed, request
 
 HEAD_TIMEOUT = 1.0
@@ -416,7 +422,7 @@ def test_unexpected_error_gives_500_closes_and_logs_one_line(
 # -- cache freshness --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_cached_file_is_revalidated_after_max_age(variant: str, tmp_path: Path) -> None:
     max_age = 0.2
     page = tmp_path / "page.txt"

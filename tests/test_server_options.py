@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import each_variant
+from tests.conftest import each_style
 from tests.rawhttp import request
 from tests.serverchecks import checked_server
 
@@ -47,7 +47,7 @@ def cache_counts(record: dict) -> tuple[int, int]:
     return record["cache_hits"], record["cache_misses"]
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 @pytest.mark.parametrize(("entries", "expected"), [("1", (0, 3)), ("2", (1, 2))])
 def test_cache_max_entries_bounds_what_is_kept(
     variant: str, tmp_path: Path, entries: str, expected: tuple[int, int]
@@ -58,7 +58,7 @@ def test_cache_max_entries_bounds_what_is_kept(
     assert cache_counts(record) == expected  # one entry: b evicted a, so a misses again
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 @pytest.mark.parametrize(
     ("budget", "expected"), [(ENTRY_COST + 100, (0, 3)), (2 * ENTRY_COST + 100, (1, 2))]
 )
@@ -71,7 +71,7 @@ def test_cache_max_bytes_bounds_what_is_kept(
     assert cache_counts(record) == expected
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 @pytest.mark.parametrize(("threshold", "streamed"), [(None, 0), (str(FILE_SIZE - 1), 2)])
 def test_stream_threshold_decides_which_files_are_streamed(
     variant: str, tmp_path: Path, threshold: str | None, streamed: int
@@ -94,7 +94,7 @@ def listen_backlog(port: int) -> int:
     return int(line.split()[2])
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 @pytest.mark.parametrize("backlog", [7, 300])
 def test_backlog_reaches_the_listening_socket(variant: str, backlog: int) -> None:
     assert backlog <= int(Path("/proc/sys/net/core/somaxconn").read_text())  # else it is capped
@@ -108,7 +108,7 @@ def test_backlog_reaches_the_listening_socket(variant: str, backlog: int) -> Non
 MAX_AGE = 2.0
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 @pytest.mark.parametrize("cache", ["on", "off"])
 def test_cache_on_serves_from_memory_until_max_age(
     variant: str, cache: str, tmp_path: Path

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import each_variant
+from tests.conftest import each_style, each_variant
 from tests.serverchecks import checked_server
 
 BIG_FILE = "big.bin"
@@ -80,7 +80,7 @@ def test_sigint_drains_an_inflight_response(variant: str, site: Path) -> None:
         drain_on(running, signal.SIGINT, (site / BIG_FILE).read_bytes())
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_sigterm_with_two_workers_drains_an_inflight_response(variant: str, site: Path) -> None:
     args = ["--variant", variant, "--root", str(site), "--grace", "20", "--workers", "2"]
     with checked_server(args) as running:

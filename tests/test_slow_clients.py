@@ -25,7 +25,7 @@ import psutil
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import each_variant, one_request_per_connection
+from tests.conftest import each_style, each_variant, one_request_per_connection
 from tests.rawhttp import connect, parse_responses
 
 SEND_TIMEOUT = 1.0
@@ -118,7 +118,7 @@ def root(tmp_path: Path, site: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_stalled_readers_are_dropped_after_the_send_timeout_on_both_send_paths(
     variant: str, root: Path, tmp_path: Path
 ) -> None:
@@ -188,7 +188,7 @@ def read_steadily(port: int, target: str, rate: int, timeout: float) -> bytes:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_a_steady_slow_reader_gets_a_file_that_takes_longer_than_the_send_timeout(
     variant: str, root: Path, tmp_path: Path
 ) -> None:
@@ -233,7 +233,7 @@ def rss(running: ServerProcess) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sendfile", SEND_PATHS, ids=lambda on: f"sendfile_{on}")
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_slow_readers_cost_little_memory_and_give_it_back(
     variant: str, sendfile: str, root: Path, tmp_path: Path
 ) -> None:

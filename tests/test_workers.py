@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import each_variant
+from tests.conftest import each_style
 from tests.rawhttp import request
 from tests.serverchecks import checked_server
 
@@ -50,7 +50,7 @@ def has_exited(process: psutil.Process) -> bool:
         return True
 
 
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_two_workers_share_the_port_and_stop_together(
     variant: str, site: Path, tmp_path: Path
 ) -> None:
@@ -77,7 +77,7 @@ def test_two_workers_share_the_port_and_stop_together(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
-@pytest.mark.parametrize("variant", each_variant())
+@pytest.mark.parametrize("variant", each_style())
 def test_workers_stop_when_the_supervisor_is_killed(variant: str, site: Path) -> None:
     args = ["--variant", variant, "--root", str(site), "--workers", str(WORKERS)]
     with ServerProcess(args) as running:

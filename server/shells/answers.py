@@ -41,3 +41,12 @@ def counted(context: ServerContext, response: Response) -> None:
     stats.requests += 1
     if response.status >= 400:
         stats.errors_4xx_5xx += 1
+
+
+def answer_blocking(context: ServerContext, request: Request) -> Response:
+    """The response, reading with blocking calls (the threaded shell's pool threads)."""
+    try:
+        return context.site.respond_blocking(request)
+    except Exception as error:
+        context.report_crash("respond_blocking", error)
+        return internal_error()
