@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable
 
 from server.protocol import ProtocolError, Request, RequestParser
 from server.response import Response
@@ -50,7 +49,6 @@ class HttpConnection(asyncio.Protocol):
         self.task: asyncio.Task[None] | None = None  # a response that needs I/O
         self.closing = False
         self.last_active = self.head_started = server.now
-        self.blocked_since: float | None = None  # a send waits for the client since then
         self.lingering_since: float | None = None  # closing, waiting for the client's FIN
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -79,13 +77,11 @@ class HttpConnection(asyncio.Protocol):
     def pause_writing(self) -> None:
         assert self.out is not None
         self.out.pause()
-        self.blocked_since = self.server.loop.time()
         self.out.transport.pause_reading()
 
     def resume_writing(self) -> None:
         assert self.out is not None
         self.out.resume()
-        self.blocked_since = None
         if not self.closing:
             self.out.transport.resume_reading()
         if self.task is None:
@@ -93,7 +89,8 @@ class HttpConnection(asyncio.Protocol):
 
     def _answer_ready(self) -> None:
         """Answer, in order, every complete request whose response is in memory."""
-        while not (self.closing or self.task is not None or self.blocked_since is not None):
+        assert self.out is not None
+        while not (self.closing or self.task is not None or self.out.paused):
             try:
                 request = self.parser.next()
             except ProtocolError as error:
@@ -109,7 +106,7 @@ class HttpConnection(asyncio.Protocol):
     def _send(self, response: Response) -> None:
         """Write a response held in memory, at once."""
         if not self.closing and self.out is not None:
-            response = self._final(response)
+            response = self.server.final(response)
             self.out.transport.writelines(response.pieces())
             counted(self.context, response)
             self._sent(response)
@@ -118,9 +115,9 @@ class HttpConnection(asyncio.Protocol):
         """Answer one request that needs file I/O or streaming, then go on with the pipeline."""
         assert self.out is not None
         try:
-            response = self._final(response or await answer(self.context, request))
+            response = self.server.final(response or await answer(self.context, request))
             self.out.transport.pause_reading()  # pipelined requests wait in the kernel
-            await send_response(response, self.out, self.context, self.out.send, self._stalled)
+            await send_response(response, self.out, self.context, self.out.send, self.out.stalled)
             self._sent(response)
         except sending.PEER_GONE:
             self.context.peer_gone()
@@ -135,17 +132,6 @@ class HttpConnection(asyncio.Protocol):
             self.out.transport.resume_reading()
             self._answer_ready()
 
-    async def _stalled(self, waiting: Awaitable[None]) -> None:
-        self.blocked_since = self.server.loop.time()
-        try:
-            await waiting
-        finally:
-            self.blocked_since = None
-
-    def _final(self, response: Response) -> Response:
-        """At shutdown every response says the connection closes after it."""
-        return response.closing() if self.server.stopping else response
-
     def _sent(self, response: Response) -> None:
         self.last_active = self.server.now
         if response.close:
@@ -155,8 +141,8 @@ class HttpConnection(asyncio.Protocol):
         """Its phase and since when, for the sweep (`server.shells.phases`)."""
         if self.lingering_since is not None:
             return Phase.LINGER, self.lingering_since
-        if self.blocked_since is not None:
-            return Phase.STALLED, self.blocked_since
+        if self.out is not None and self.out.stalled_since is not None:
+            return Phase.STALLED, self.out.stalled_since
         if self.task is not None:
             return Phase.BUSY, 0.0
         if self.parser.has_partial_request:

@@ -150,8 +150,8 @@ class Connection:
 
     async def _serve(self) -> None:
         while (request := await self._request()) is not None:
-            response = await answer(self.context, request)
-            if self.server.stopping or not self.keep_alive:
+            response = self.server.final(await answer(self.context, request))
+            if not self.keep_alive:
                 response = response.closing()
             if response.close:
                 return await self._last(response)

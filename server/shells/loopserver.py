@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from server.listener import tune_connection
-from server.response import DATE_LINE
+from server.response import DATE_LINE, Response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.shells.phases import TICK, Deadlines, Phase, too_many
 from server.variants import VARIANTS
@@ -64,6 +64,10 @@ class LoopServer(abc.ABC):
     @abc.abstractmethod
     def accepted(self, sock: socket.socket) -> None:
         """Serve `sock`, just accepted (non-blocking, tuned, within the connection limit)."""
+
+    def final(self, response: Response) -> Response:
+        """At shutdown every response says the connection closes after it."""
+        return response.closing() if self.stopping else response
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """A task the server holds on to until it is done."""

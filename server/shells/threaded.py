@@ -62,11 +62,8 @@ class ThreadedServer(SelectorThread):
             self.wake()
 
     def _serve(self, client: Client) -> Next:
-        """Answer what the client sent; say what the selector does with it next.
-
-        One read per turn, never a wait for the rest of a head: slow senders must not be
-        able to occupy every thread of the pool.
-        """
+        """Answer what the client sent; say what the selector does next. One read per turn,
+        never a wait for the rest of a head: slow senders cannot occupy the whole pool."""
         try:
             data = client.sock.recv(_RECV_SIZE)
         except BlockingIOError:  # the bytes the selector saw are gone: none after all

@@ -9,6 +9,7 @@ own pause/resume/lost callbacks; the streams shell waits in `StreamWriter.drain`
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import cast
 
 from server.listener import reset_on_close
@@ -28,14 +29,16 @@ class TransportSender(Sender):
         self.transport.set_write_buffer_limits(high=sending.HIGH_WATER, low=sending.LOW_WATER)
         self.paused = self.lost = False
         self._resumed: asyncio.Future[None] | None = None
+        self.stalled_since: float | None = None  # loop time since which a send waits
 
     def pause(self) -> None:
         """The protocol's pause_writing: the buffer is over HIGH_WATER."""
         self.paused = True
+        self.stalled_since = asyncio.get_running_loop().time()
 
     def resume(self) -> None:
         """The protocol's resume_writing (and connection_lost): wake a waiting send."""
-        self.paused = False
+        self.paused, self.stalled_since = False, None
         if self._resumed is not None and not self._resumed.done():
             self._resumed.set_result(None)
 
@@ -43,6 +46,14 @@ class TransportSender(Sender):
         """The protocol's connection_lost."""
         self.lost = True
         self.resume()
+
+    async def stalled(self, waiting: Awaitable[None]) -> None:
+        """Await `waiting` (room in the socket), counted as a stalled send meanwhile."""
+        self.stalled_since = asyncio.get_running_loop().time()
+        try:
+            await waiting
+        finally:
+            self.stalled_since = None
 
     async def drain(self) -> None:
         """Wait while the transport is paused."""

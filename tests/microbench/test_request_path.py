@@ -48,6 +48,9 @@ class StubTransport:
     def close(self) -> None:
         raise AssertionError("a kept-alive request must not close the connection")
 
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """The shell bounds its transport's buffer; a stub never fills."""
+
     def get_extra_info(self, name: str) -> object:
         return self.sock if name == "socket" else None
 
