@@ -30,8 +30,8 @@ class Variant:
     style: str  # the I/O style: protocol, streams, sockets, blog, threaded
     loop: str  # the event loop: asyncio, uvloop; "none" for threads
     requires: str | None = None
-    caches: tuple[CacheMode, ...] = ("off", "on")
-    readers: tuple[Reader, ...] = ("aiofile",)  # the first is the default
+    caches: tuple[CacheMode, ...] = ("off", "on", "alru")
+    readers: tuple[Reader, ...] = ("aiofile", "thread", "blocking")  # the first is the default
 
     def available(self) -> bool:
         """Whether its optional dependency is importable here."""
@@ -75,6 +75,7 @@ VARIANTS: dict[str, Variant] = {
             "server.shells.threaded:run",
             style="threaded",
             loop="none",
+            caches=("off", "on"),  # alru_cache serves coroutines only
             readers=("blocking",),
         ),
         Variant(
