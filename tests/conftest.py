@@ -134,11 +134,29 @@ def _skip_if_unavailable(name: str) -> list[pytest.MarkDecorator]:
 
 
 def variant_params() -> list[object]:
-    """Every registered variant × cache mode; unavailable ones are `missing`, not hidden."""
+    """Every registered variant × cache mode (its default reader); unavailable ones are
+    `missing`, not hidden."""
     return [
-        pytest.param((name, cache), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name))
+        pytest.param(
+            (name, cache, None), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name)
+        )
         for name in VARIANT_NAMES
         for cache in VARIANTS[name].caches
+    ]
+
+
+def reader_params() -> list[object]:
+    """Every other reader of the Protocol variant on each loop, with the cache off (so the
+    reader serves every request); the default reader is already in `variant_params`."""
+    return [
+        pytest.param(
+            (name, "off", reader),
+            id=f"{name}-cache_off-reader_{reader}",
+            marks=_skip_if_unavailable(name),
+        )
+        for name, variant in VARIANTS.items()
+        if variant.style == "protocol"
+        for reader in variant.readers[1:]
     ]
 
 
@@ -152,23 +170,20 @@ def variant_of(server: ServerProcess) -> str:
     return server.args[server.args.index("--variant") + 1]
 
 
-@pytest.fixture(scope="session", params=variant_params())
-def server(request: pytest.FixtureRequest, site: Path) -> Iterator[ServerProcess]:
-    """A running server of one variant and cache mode, shared by the tests that use it."""
-    variant, cache = request.param
-    args = [
-        "--variant",
-        variant,
-        "--cache",
-        cache,
-        "--root",
-        str(site),
-        "--max-connections",
-        "2000",
-    ]
+def shared_server(cell: tuple[str, str, str | None], site: Path) -> Iterator[ServerProcess]:
+    """Run one (variant, cache, reader or None for the default) server for a shared fixture."""
+    variant, cache, reader = cell
+    args = ["--variant", variant, "--cache", cache, "--root", str(site)]
+    args += ["--max-connections", "2000", *(["--reader", reader] if reader else [])]
     with ServerProcess(args) as running:
         yield running
         stop_and_check(running, since=_CHECKED_UP_TO.pop(running.url, 0))
+
+
+@pytest.fixture(scope="session", params=variant_params())
+def server(request: pytest.FixtureRequest, site: Path) -> Iterator[ServerProcess]:
+    """A running server of one variant and cache mode, shared by the tests that use it."""
+    yield from shared_server(request.param, site)
 
 
 _CHECKED_UP_TO: dict[str, int] = {}  # a shared server's URL -> stderr already checked
