@@ -137,17 +137,15 @@ def variant_params() -> list[object]:
     """Every registered variant × cache mode (its default reader); unavailable ones are
     `missing`, not hidden."""
     return [
-        pytest.param(
-            (name, cache, None), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name)
-        )
+        pytest.param((name, cache), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name))
         for name in VARIANT_NAMES
         for cache in VARIANTS[name].caches
     ]
 
 
 def reader_params() -> list[object]:
-    """Every other reader of the Protocol variant on each loop, with the cache off (so the
-    reader serves every request); the default reader is already in `variant_params`."""
+    """(variant, cache, reader): every other reader of the Protocol variant on each loop, with
+    the cache off (so the reader serves every request); the default is in `variant_params`."""
     return [
         pytest.param(
             (name, "off", reader),
@@ -170,11 +168,11 @@ def variant_of(server: ServerProcess) -> str:
     return server.args[server.args.index("--variant") + 1]
 
 
-def shared_server(cell: tuple[str, str, str | None], site: Path) -> Iterator[ServerProcess]:
-    """Run one (variant, cache, reader or None for the default) server for a shared fixture."""
-    variant, cache, reader = cell
+def shared_server(cell: tuple[str, ...], site: Path) -> Iterator[ServerProcess]:
+    """Run a (variant, cache) or (variant, cache, reader) server for a shared fixture."""
+    variant, cache, *reader = cell
     args = ["--variant", variant, "--cache", cache, "--root", str(site)]
-    args += ["--max-connections", "2000", *(["--reader", reader] if reader else [])]
+    args += ["--max-connections", "2000", *(["--reader", *reader] if reader else [])]
     with ServerProcess(args) as running:
         yield running
         stop_and_check(running, since=_CHECKED_UP_TO.pop(running.url, 0))

@@ -191,9 +191,9 @@ def cached_cells() -> list[object]:
 
 
 @pytest.mark.parametrize("cell", cached_cells())
-def test_stats_dir_on_sigusr1_and_at_exit(cell: tuple[str, str, None], tmp_path: Path) -> None:
+def test_stats_dir_on_sigusr1_and_at_exit(cell: tuple[str, str], tmp_path: Path) -> None:
     """The counters (hits and misses for both caches) and which variant, cache and reader."""
-    variant, cache, _ = cell
+    variant, cache = cell
     args = ["--variant", variant, "--cache", cache, "--root", "static"]
     with checked_server([*args, "--stats-dir", str(tmp_path)]) as running:
         targets = ["/index.html"] * 3 + ["/css/style.css"] * 2  # 2 misses, then 3 hits

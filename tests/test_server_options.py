@@ -109,12 +109,10 @@ MAX_AGE = 2.0
 
 
 @pytest.mark.parametrize("cell", variant_params())
-def test_cache_serves_from_memory_until_max_age(
-    cell: tuple[str, str, None], tmp_path: Path
-) -> None:
+def test_cache_serves_from_memory_until_max_age(cell: tuple[str, str], tmp_path: Path) -> None:
     """Cache on and alru: a file changed on disk still reads old within max-age, new after it.
     Cache off (the control): the new bytes at once. Without a real cache, "on"/"alru" fail."""
-    variant, cache, _ = cell
+    variant, cache = cell
     page = tmp_path / "page.txt"
     page.write_bytes(b"old " * 16)
     options = ["--variant", variant, "--root", str(tmp_path), "--cache", cache]
