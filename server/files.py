@@ -177,27 +177,32 @@ def safe_segments(url_path: str) -> list[str] | None:
     return segments
 
 
-# Pure, and formatting costs as much as reading a small file on the cache-off path.
-_last_modified = lru_cache(maxsize=1024)(http_date)
-
-
 def describe(real_path: str, info: os.stat_result) -> FileEntry:
     """Metadata and pre-rendered headers for a regular file."""
     modified = int(info.st_mtime)
-    etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
-    validators = header_lines(("Last-Modified", _last_modified(modified)), ("ETag", etag))
-    meta = (
-        header_lines(("Content-Type", content_type(real_path)), ("Accept-Ranges", "bytes"))
-        + validators
-    )
-    full = meta + header_lines(("Content-Length", info.st_size))
+    etag, validators, meta, full = _headers(real_path, info.st_size, info.st_mtime_ns, modified)
     return FileEntry(
         real_path, info.st_size, info.st_mtime_ns, info.st_ino, etag, modified,
         validators, meta, full,
     )  # fmt: skip
 
 
-@lru_cache(maxsize=1024)  # pure, and guess_type costs as much as the read on the cache-off path
+# A pure function of what stat said, so memoising it never serves anything stale (a changed
+# file is a new key); rendering cost more than resolving and reading on the cache-off path.
+@lru_cache(maxsize=1024)
+def _headers(
+    real_path: str, size: int, mtime_ns: int, modified: int
+) -> tuple[str, bytes, bytes, bytes]:
+    """The ETag and the header lines `describe` pre-renders."""
+    etag = f'"{size:x}-{mtime_ns:x}"'
+    validators = header_lines(("Last-Modified", http_date(modified)), ("ETag", etag))
+    meta = (
+        header_lines(("Content-Type", content_type(real_path)), ("Accept-Ranges", "bytes"))
+        + validators
+    )
+    return etag, validators, meta, meta + header_lines(("Content-Length", size))
+
+
 def content_type(path: str) -> str:
     """The media type for a file name, with `charset=utf-8` for text types."""
     guessed, encoding = _MIME.guess_type(path, strict=False)
