@@ -1,7 +1,7 @@
 """How a file that is not in memory is found and read: `--reader aiofile|thread|blocking`.
 
-A reader resolves a URL path (`SiteRoot.resolve`: lstat or realpath, stat) and reads a small file's
-bytes; a file above the stream threshold comes back as metadata for the shell to stream.
+A reader resolves a URL path (`SiteRoot.resolve`: lstat or realpath, stat) and reads a
+small file's bytes; a file above the stream threshold comes back as metadata to stream.
 `aiofile` (the blog post's) and `thread` keep every blocking call off the event loop:
 `thread` resolves, stats, opens and reads in ONE thread-pool hop (as aiohttp does);
 `aiofile` resolves in the pool, then opens and reads with aiofile. `blocking` does it all
