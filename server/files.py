@@ -11,7 +11,8 @@ from __future__ import annotations
 import mimetypes
 import os
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
@@ -47,7 +48,11 @@ class FileEntry:
 
     def with_body(self, body: bytes) -> FileEntry:
         """The same entry holding `body` in memory."""
-        return replace(self, body=body)
+        # By hand: dataclasses.replace costs several µs, and the cache-off path pays it per request.
+        return FileEntry(
+            self.real_path, self.size, self.mtime_ns, self.inode, self.etag, self.modified,
+            self.validators, self.meta_headers, self.full_headers, body,
+        )  # fmt: skip
 
     def identity(self) -> tuple[str, int, int, int]:
         """What changes when the file is replaced or modified."""
@@ -71,9 +76,13 @@ Lookup = FileEntry | Redirect | Missing
 
 
 class FileStore(Protocol):
-    """What the static semantics needs from a store (`server.store` has the two stores)."""
+    """What the static semantics needs from a store (`server.store` has the stores).
 
-    def cached(self, key: str) -> Lookup | None: ...
+    `lookup_now` answers what needs no awaiting (None: await `lookup`); `lookup_blocking`
+    is for threads.
+    """
+
+    def lookup_now(self, key: str) -> Lookup | None: ...
 
     async def lookup(self, key: str) -> Lookup: ...
 
@@ -95,14 +104,10 @@ class SiteRoot:
         segments = safe_segments(url_path)
         if segments is None:
             return MISSING
-        candidate = os.path.join(self.real_root, *segments)
-        real = os.path.realpath(candidate)
-        if not self._contains(real):
+        located = self._locate(self.real_root, segments)
+        if located is None:
             return MISSING
-        try:
-            info = os.stat(real)
-        except (OSError, ValueError):
-            return MISSING
+        real, info = located
         if stat.S_ISDIR(info.st_mode):
             return self._directory(url_path, real)
         if not stat.S_ISREG(info.st_mode) or url_path.endswith("/"):
@@ -112,14 +117,38 @@ class SiteRoot:
     def _directory(self, url_path: str, real: str) -> Lookup:
         if not url_path.endswith("/"):
             return Redirect(url_path + "/")
-        index = os.path.join(real, INDEX_FILE)
+        located = self._locate(real, [INDEX_FILE])
+        if located is None or not stat.S_ISREG(located[1].st_mode):
+            return MISSING
+        return describe(*located)
+
+    def _locate(self, real_base: str, segments: list[str]) -> tuple[str, os.stat_result] | None:
+        """The real path of `real_base`/segments (inside the root) and its stat; None if absent.
+
+        One lstat per segment while no symlink is on the way — the common case, and several
+        times cheaper than realpath, which lstats every component from `/` — and the last
+        lstat is the stat. A symlink hands over to realpath and the containment check.
+        """
+        path = real_base
+        info: os.stat_result | None = None
         try:
-            info = os.stat(index)
-        except OSError:
-            return MISSING
-        if not stat.S_ISREG(info.st_mode) or not self._contains(os.path.realpath(index)):
-            return MISSING
-        return describe(os.path.realpath(index), info)
+            for depth, segment in enumerate(segments, 1):
+                path = os.path.join(path, segment)
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    return self._through_links(os.path.join(path, *segments[depth:]))
+            return path, info if info is not None else os.stat(path)
+        except (OSError, ValueError):
+            return None
+
+    def _through_links(self, candidate: str) -> tuple[str, os.stat_result] | None:
+        real = os.path.realpath(candidate)
+        if not self._contains(real):
+            return None
+        try:
+            return real, os.stat(real)
+        except (OSError, ValueError):
+            return None
 
     def _contains(self, real: str) -> bool:
         return real == self.real_root or real.startswith(self._prefix)
@@ -151,17 +180,27 @@ def safe_segments(url_path: str) -> list[str] | None:
 def describe(real_path: str, info: os.stat_result) -> FileEntry:
     """Metadata and pre-rendered headers for a regular file."""
     modified = int(info.st_mtime)
-    etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
+    etag, validators, meta, full = _headers(real_path, info.st_size, info.st_mtime_ns, modified)
+    return FileEntry(
+        real_path, info.st_size, info.st_mtime_ns, info.st_ino, etag, modified,
+        validators, meta, full,
+    )  # fmt: skip
+
+
+# A pure function of what stat said, so memoising it never serves anything stale (a changed
+# file is a new key); rendering cost more than resolving and reading on the cache-off path.
+@lru_cache(maxsize=1024)
+def _headers(
+    real_path: str, size: int, mtime_ns: int, modified: int
+) -> tuple[str, bytes, bytes, bytes]:
+    """The ETag and the header lines `describe` pre-renders."""
+    etag = f'"{size:x}-{mtime_ns:x}"'
     validators = header_lines(("Last-Modified", http_date(modified)), ("ETag", etag))
     meta = (
         header_lines(("Content-Type", content_type(real_path)), ("Accept-Ranges", "bytes"))
         + validators
     )
-    full = meta + header_lines(("Content-Length", info.st_size))
-    return FileEntry(
-        real_path, info.st_size, info.st_mtime_ns, info.st_ino, etag, modified,
-        validators, meta, full,
-    )  # fmt: skip
+    return etag, validators, meta, meta + header_lines(("Content-Length", size))
 
 
 def content_type(path: str) -> str:

@@ -44,12 +44,13 @@ class ServerContext:
 
     def write_stats(self) -> None:
         """Hand the counters over (see `server.stats`), if a stats directory was given."""
-        if self.config.stats_dir is None:
+        config = self.config
+        if config.stats_dir is None:
             return
         try:
-            self.stats.write(self.config.stats_dir, self.config.variant, self.config.cache)
+            self.stats.write(config.stats_dir, config.variant, config.cache, config.reader)
         except OSError as error:  # e.g. the directory was removed: never crash the server for it
-            log.error("cannot write stats to %s: %s", self.config.stats_dir, error)
+            log.error("cannot write stats to %s: %s", config.stats_dir, error)
 
     def report_crash(self, where: str, error: BaseException) -> None:
         """One log line for an unexpected error; the server goes on."""
@@ -89,7 +90,8 @@ def build_context(
 ) -> ServerContext:
     """Build the core for `config`; raises NotADirectoryError for a bad root."""
     stats = ServerStats()
-    store = build_store(SiteRoot(config.root), config.cache, config.store, stats)
+    assert config.reader is not None, "fill the variant's default first (Variant.configured)"
+    store = build_store(SiteRoot(config.root), config.cache, config.reader, config.store, stats)
     return ServerContext(config, listener, StaticSite(store), stats, on_ready)
 
 

@@ -47,11 +47,11 @@ class StaticSite:
         self.store = store
 
     def respond_now(self, request: Request) -> Response | None:
-        """The response if everything it needs is in memory; None means use `respond`."""
+        """The response if the store gives all it needs without awaiting; None: use `respond`."""
         step = route(request)
         if not isinstance(step, Route):
             return step
-        found = self.store.cached(step.key)
+        found = self.store.lookup_now(step.key)
         if isinstance(found, FileEntry):
             return respond_to(request, found)  # the hot path, without the flow's overhead
         if found is None:
@@ -60,7 +60,7 @@ class StaticSite:
         try:
             next(flow)
             key = flow.send(found)
-            while (found := self.store.cached(key)) is not None:
+            while (found := self.store.lookup_now(key)) is not None:
                 key = flow.send(found)
         except StopIteration as done:
             response: Response = done.value

@@ -30,10 +30,11 @@ class ServerStats:
     send_timeouts: int = 0  # clients dropped after --send-timeout without progress
     accept_failures: int = 0  # back-offs after accept() failed (e.g. out of descriptors)
 
-    def write(self, directory: str, variant: str, cache: str) -> str:
+    def write(self, directory: str, variant: str, cache: str, reader: str | None) -> str:
         """Write this process's counters to `directory/stats-<pid>.json`; returns the path."""
         path = os.path.join(directory, f"stats-{os.getpid()}.json")
-        record = {"pid": os.getpid(), "variant": variant, "cache": cache, **asdict(self)}
+        names = {"variant": variant, "cache": cache, "reader": reader}
+        record = {"pid": os.getpid(), **names, **asdict(self)}
         temporary = path + ".tmp"
         with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(record, handle)

@@ -1,14 +1,16 @@
-"""File stores: where a response's bytes come from, with the cache on or off.
+"""File stores: where a response's bytes come from — `--cache off|on|alru` over a reader.
 
-`ReadingStore` (cache off) resolves and reads the file on every request; `CachedStore`
-(cache on) keeps lookups and small files' bytes in a `BoundedLru` and revalidates an
-entry against the file system once it is older than `max_age` seconds, so a changed file
-is never served stale for longer than that. Files above `stream_threshold` are never held
-in memory: their metadata is returned and the shell streams them (sendfile where it can).
+`ReadingStore` (cache off) asks the reader (`server.readers`) on every request;
+`CachedStore` (cache on) keeps lookups and small files' bytes in a `BoundedLru` and
+revalidates an entry against the file system once it is older than `max_age` seconds, so
+a changed file is never served stale for longer than that; `AlruStore` (cache alru) is the
+blog post's choice, `async_lru.alru_cache` around the reader's async load, with `ttl` =
+`max_age` so a changed file is read again after that. Files above `stream_threshold` are
+never held in memory: their metadata is returned and the shell streams them.
 
-Every store answers in three ways, one per kind of shell: `cached` (synchronous, only
-what is already in memory — the event-loop shells' fast path), `lookup` (async, reads
-with aiofile) and `lookup_blocking` (for the threaded shell).
+Every store answers in three ways, one per kind of shell: `lookup_now` (synchronous: what
+needs no awaiting — a fresh cache entry, or anything at all with the `blocking` reader;
+None means await `lookup`), `lookup` (async) and `lookup_blocking` (the threaded shell).
 """
 
 from __future__ import annotations
@@ -16,118 +18,100 @@ from __future__ import annotations
 import threading
 import time
 
-from aiofile import AIOFile
+from async_lru import alru_cache
 
 from server.cache import BoundedLru
-from server.config import CacheMode, StoreConfig
+from server.config import CacheMode, Reader, StoreConfig
 from server.files import FileEntry, FileStore, Lookup, SiteRoot
+from server.readers import make_reader
 from server.stats import ServerStats
 
-__all__ = ["CachedStore", "FileStore", "ReadingStore", "StoreConfig", "build_store"]
+__all__ = [
+    "AlruStore",
+    "CachedStore",
+    "FileStore",
+    "ReadingStore",
+    "StoreConfig",
+    "build_store",
+]
 
 _ENTRY_OVERHEAD = 512  # bytes charged per cache entry besides the file's contents
-_READ_ATTEMPTS = 3
 
 
 class ReadingStore:
     """Cache off: every request resolves the path and reads the file again."""
 
-    def __init__(self, root: SiteRoot, config: StoreConfig, stats: ServerStats) -> None:
-        self.root = root
+    def __init__(
+        self, root: SiteRoot, config: StoreConfig, stats: ServerStats, reader: Reader = "aiofile"
+    ) -> None:
         self.config = config
         self.stats = stats
-        # The threaded shell shares one store across threads, and `+=` is not atomic.
-        self._lock = threading.Lock()
+        self.reader = make_reader(reader, root, config, stats)
 
-    def cached(self, key: str) -> Lookup | None:
-        """Nothing is ever cached."""
-        return None
+    def lookup_now(self, key: str) -> Lookup | None:
+        """Read on the spot if the reader works on the loop thread; else None (await)."""
+        return self.reader.load_blocking(key) if self.reader.inline else None
 
     async def lookup(self, key: str) -> Lookup:
-        """Resolve `key` and read a small file with aiofile."""
-        for _ in range(_READ_ATTEMPTS):
-            found = self.root.resolve(key)
-            if not self._wants_body(found):
-                return found
-            assert isinstance(found, FileEntry)
-            async with AIOFile(found.real_path, "rb") as handle:
-                body = await handle.read(found.size + 1, 0)
-            assert isinstance(body, bytes)  # binary mode
-            loaded = self._with_body(found, body)
-            if loaded is not None:
-                return loaded
-        raise OSError("file kept changing while being read")
+        """Resolve `key` and read a small file, the reader's way."""
+        return await self.reader.load(key)
 
     def lookup_blocking(self, key: str) -> Lookup:
-        """Resolve `key` and read a small file with a blocking read."""
-        for _ in range(_READ_ATTEMPTS):
-            found = self.root.resolve(key)
-            if not self._wants_body(found):
-                return found
-            assert isinstance(found, FileEntry)
-            with open(found.real_path, "rb") as handle:
-                body = handle.read(found.size + 1)
-            loaded = self._with_body(found, body)
-            if loaded is not None:
-                return loaded
-        raise OSError("file kept changing while being read")
-
-    def _wants_body(self, found: Lookup) -> bool:
-        return isinstance(found, FileEntry) and found.size <= self.config.stream_threshold
-
-    def _with_body(self, found: FileEntry, body: bytes) -> FileEntry | None:
-        """The entry with its bytes, or None when the file changed size under us."""
-        with self._lock:
-            self.stats.file_reads += 1
-        if len(body) != found.size:
-            return None
-        return found.with_body(body)
+        """Resolve `key` and read a small file with blocking calls."""
+        return self.reader.load_blocking(key)
 
 
 class CachedStore(ReadingStore):
     """Cache on: lookups and small files' bytes kept in a bounded LRU, revalidated by age."""
 
-    def __init__(self, root: SiteRoot, config: StoreConfig, stats: ServerStats) -> None:
-        super().__init__(root, config, stats)
+    def __init__(
+        self, root: SiteRoot, config: StoreConfig, stats: ServerStats, reader: Reader = "aiofile"
+    ) -> None:
+        super().__init__(root, config, stats, reader)
+        # The threaded shell shares one store across threads, and `+=` is not atomic.
+        self._lock = threading.Lock()
         self._entries: BoundedLru[str, tuple[Lookup, float]] = BoundedLru(
             config.max_entries, config.max_bytes
         )
 
-    def cached(self, key: str) -> Lookup | None:
-        """The cached outcome for `key` if it is still valid; None means load it."""
-        with self._lock:
-            item = self._entries.get(key)
-            if item is None:
-                return None
-            if time.monotonic() - item[1] <= self.config.max_age:
-                self.stats.cache_hits += 1
-                return item[0]
-        # Too old to trust: check the file system (outside the lock), keep it if unchanged.
-        if not self._still_valid(key, item[0]):
-            return None
-        with self._lock:
-            self.stats.cache_hits += 1
-        return item[0]
+    def lookup_now(self, key: str) -> Lookup | None:
+        """A fresh entry; with the blocking reader also a re-check or a load on the spot."""
+        if self.reader.inline:
+            return self.lookup_blocking(key)
+        fresh, _ = self._cached(key)
+        return fresh
 
     async def lookup(self, key: str) -> Lookup:
-        """Cached outcome, or load it (aiofile) and cache it."""
-        found = self.cached(key)
-        if found is None:
-            found = await super().lookup(key)
-            self._remember(key, found)
-        return found
+        """Cached outcome, or load it (the reader's way) and cache it."""
+        fresh, stale = self._cached(key)
+        if fresh is not None:
+            return fresh
+        if stale is not None and self._revalidated(key, stale, await self.reader.resolve(key)):
+            return stale
+        return self._remember(key, await self.reader.load(key))
 
     def lookup_blocking(self, key: str) -> Lookup:
         """Cached outcome, or load it (blocking read) and cache it."""
-        found = self.cached(key)
-        if found is None:
-            found = super().lookup_blocking(key)
-            self._remember(key, found)
-        return found
+        fresh, stale = self._cached(key)
+        if fresh is not None:
+            return fresh
+        if stale is not None and self._revalidated(key, stale, self.reader.resolve_blocking(key)):
+            return stale
+        return self._remember(key, self.reader.load_blocking(key))
 
-    def _still_valid(self, key: str, found: Lookup) -> bool:
-        """Re-resolve an old entry; keep it (fresh again) only if nothing changed."""
-        current = self.root.resolve(key)
+    def _cached(self, key: str) -> tuple[Lookup | None, Lookup | None]:
+        """(fresh, stale): an entry within max_age (counted a hit), or an older one to re-check."""
+        with self._lock:
+            item = self._entries.get(key)
+            if item is None:
+                return None, None
+            if time.monotonic() - item[1] <= self.config.max_age:
+                self.stats.cache_hits += 1
+                return item[0], None
+        return None, item[0]
+
+    def _revalidated(self, key: str, found: Lookup, current: Lookup) -> bool:
+        """Keep an old entry (fresh again, a hit) only if the file system shows no change."""
         unchanged = (
             current.identity() == found.identity()
             if isinstance(current, FileEntry) and isinstance(found, FileEntry)
@@ -135,16 +119,53 @@ class CachedStore(ReadingStore):
         )
         with self._lock:
             if unchanged:
+                self.stats.cache_hits += 1
                 self._entries.put(key, (found, time.monotonic()), _cost(found))
             else:
                 self._entries.pop(key)
         return unchanged
 
-    def _remember(self, key: str, found: Lookup) -> None:
+    def _remember(self, key: str, found: Lookup) -> Lookup:
         with self._lock:
             self.stats.cache_misses += 1
             self._entries.put(key, (found, time.monotonic()), _cost(found))
             self.stats.cache_evictions = self._entries.evictions
+        return found
+
+
+class AlruStore(ReadingStore):
+    """Cache alru: the blog post's `alru_cache` (entries bounded, `ttl` = max_age).
+
+    It has no synchronous hit: every lookup, hit or miss, is a coroutine the shell awaits —
+    that is the post's cost, measured as it is. It bounds entries, not bytes (alru_cache
+    has no byte budget); large files are cached as metadata only, like every store does.
+    """
+
+    def __init__(
+        self, root: SiteRoot, config: StoreConfig, stats: ServerStats, reader: Reader = "aiofile"
+    ) -> None:
+        super().__init__(root, config, stats, reader)
+        self._load = alru_cache(maxsize=config.max_entries, ttl=config.max_age)(self._miss)
+
+    def lookup_now(self, key: str) -> Lookup | None:
+        """Never: alru_cache answers only by being awaited."""
+        return None
+
+    async def lookup(self, key: str) -> Lookup:
+        """The cached outcome, or the reader's load, through alru_cache."""
+        # Every call counts as a hit; `_miss`, which alru runs only on a miss, moves it to the
+        # misses. Exact once the miss has run, and it adds nothing to the hit path.
+        self.stats.cache_hits += 1
+        return await self._load(key)
+
+    def lookup_blocking(self, key: str) -> Lookup:
+        """alru_cache serves coroutines only; the registry keeps it off the threaded variant."""
+        raise RuntimeError("--cache alru needs an event-loop variant")
+
+    async def _miss(self, key: str) -> Lookup:
+        self.stats.cache_hits -= 1
+        self.stats.cache_misses += 1
+        return await self.reader.load(key)
 
 
 def _cost(found: Lookup) -> int:
@@ -152,8 +173,15 @@ def _cost(found: Lookup) -> int:
     return _ENTRY_OVERHEAD + (len(body) if body is not None else 0)
 
 
+_STORES: dict[CacheMode, type[ReadingStore]] = {
+    "off": ReadingStore,
+    "on": CachedStore,
+    "alru": AlruStore,
+}
+
+
 def build_store(
-    root: SiteRoot, cache: CacheMode, config: StoreConfig, stats: ServerStats
+    root: SiteRoot, cache: CacheMode, reader: Reader, config: StoreConfig, stats: ServerStats
 ) -> FileStore:
-    """The store for `--cache`: the only place that choice is made."""
-    return (CachedStore if cache == "on" else ReadingStore)(root, config, stats)
+    """The store for `--cache` over the reader for `--reader`: the only place they are chosen."""
+    return _STORES[cache](root, config, stats, reader)

@@ -134,11 +134,27 @@ def _skip_if_unavailable(name: str) -> list[pytest.MarkDecorator]:
 
 
 def variant_params() -> list[object]:
-    """Every registered variant × cache mode; unavailable ones are `missing`, not hidden."""
+    """Every registered variant × cache mode (its default reader); unavailable ones are
+    `missing`, not hidden."""
     return [
         pytest.param((name, cache), id=f"{name}-cache_{cache}", marks=_skip_if_unavailable(name))
         for name in VARIANT_NAMES
         for cache in VARIANTS[name].caches
+    ]
+
+
+def reader_params() -> list[object]:
+    """(variant, cache, reader): every other reader of the Protocol variant on each loop, with
+    the cache off (so the reader serves every request); the default is in `variant_params`."""
+    return [
+        pytest.param(
+            (name, "off", reader),
+            id=f"{name}-cache_off-reader_{reader}",
+            marks=_skip_if_unavailable(name),
+        )
+        for name, variant in VARIANTS.items()
+        if variant.style == "protocol"
+        for reader in variant.readers[1:]
     ]
 
 
@@ -162,6 +178,12 @@ def each_style() -> list[object]:
             for name in chosen.values()]  # fmt: skip
 
 
+def each_style_cache() -> list[object]:
+    """(variant, cache): one variant per I/O style (see `each_style`) × every cache it has."""
+    chosen = {param.values[0] for param in each_style()}  # type: ignore[attr-defined]
+    return [param for param in variant_params() if param.values[0][0] in chosen]  # type: ignore[attr-defined]
+
+
 def one_request_per_connection(variant: str) -> bool:
     """Whether the variant closes after every response (the blog style, by design)."""
     return VARIANTS[variant].style == "blog"
@@ -172,23 +194,20 @@ def variant_of(server: ServerProcess) -> str:
     return server.args[server.args.index("--variant") + 1]
 
 
-@pytest.fixture(scope="session", params=variant_params())
-def server(request: pytest.FixtureRequest, site: Path) -> Iterator[ServerProcess]:
-    """A running server of one variant and cache mode, shared by the tests that use it."""
-    variant, cache = request.param
-    args = [
-        "--variant",
-        variant,
-        "--cache",
-        cache,
-        "--root",
-        str(site),
-        "--max-connections",
-        "2000",
-    ]
+def shared_server(cell: tuple[str, ...], site: Path) -> Iterator[ServerProcess]:
+    """Run a (variant, cache) or (variant, cache, reader) server for a shared fixture."""
+    variant, cache, *reader = cell
+    args = ["--variant", variant, "--cache", cache, "--root", str(site)]
+    args += ["--max-connections", "2000", *(["--reader", *reader] if reader else [])]
     with ServerProcess(args) as running:
         yield running
         stop_and_check(running, since=_CHECKED_UP_TO.pop(running.url, 0))
+
+
+@pytest.fixture(scope="session", params=variant_params())
+def server(request: pytest.FixtureRequest, site: Path) -> Iterator[ServerProcess]:
+    """A running server of one variant and cache mode, shared by the tests that use it."""
+    yield from shared_server(request.param, site)
 
 
 _CHECKED_UP_TO: dict[str, int] = {}  # a shared server's URL -> stderr already checked

@@ -1,17 +1,33 @@
-"""The behaviour suite: every variant × cache mode, real servers, raw bytes on real sockets."""
+"""The behaviour suite: every variant × cache mode, and every reader of the Protocol variant on
+each loop (cache off), on real servers, raw bytes on real sockets."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 
 from bench.targets.process import ServerProcess
-from tests.conftest import SECRET, one_request_per_connection, variant_of
+from tests.conftest import (
+    SECRET,
+    one_request_per_connection,
+    reader_params,
+    shared_server,
+    variant_of,
+    variant_params,
+)
 from tests.rawhttp import connect, exchange, parse_responses, read_until_closed, request
+
+
+@pytest.fixture(scope="session", params=variant_params() + reader_params())
+def server(request: pytest.FixtureRequest, site: Path) -> Iterator[ServerProcess]:
+    """conftest's shared server, here also over the readers (the rest of the suite, e.g.
+    tests/test_robustness.py, runs over variant × cache only, to keep the suite short)."""
+    yield from shared_server(request.param, site)
 
 
 def needs_keep_alive(server: ServerProcess) -> None:

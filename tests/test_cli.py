@@ -18,7 +18,7 @@ import pytest
 
 from bench.targets.process import ChildStartError, ServerProcess
 from server.variants import VARIANTS
-from tests.conftest import PROJECT, each_style, variant_params
+from tests.conftest import PROJECT, each_style, each_style_cache, variant_params
 from tests.rawhttp import parse_responses, read_until_closed, request
 from tests.serverchecks import checked_server
 
@@ -185,10 +185,17 @@ def counters(record: dict[str, object]) -> tuple[object, ...]:
     return tuple(record[key] for key in ("requests", "cache_hits", "cache_misses"))
 
 
-@pytest.mark.parametrize("variant", each_style())
-def test_stats_dir_on_sigusr1_and_at_exit(variant: str, tmp_path: Path) -> None:
-    args = ["--variant", variant, "--cache", "on", "--root", "static", "--stats-dir", str(tmp_path)]
-    with checked_server(args) as running:
+def cached_cells() -> list[object]:
+    """One variant per style with each cache mode it has, the cache off aside."""
+    return [param for param in each_style_cache() if param.values[0][1] != "off"]
+
+
+@pytest.mark.parametrize("cell", cached_cells())
+def test_stats_dir_on_sigusr1_and_at_exit(cell: tuple[str, str], tmp_path: Path) -> None:
+    """The counters (hits and misses for both caches) and which variant, cache and reader."""
+    variant, cache = cell
+    args = ["--variant", variant, "--cache", cache, "--root", "static"]
+    with checked_server([*args, "--stats-dir", str(tmp_path)]) as running:
         targets = ["/index.html"] * 3 + ["/css/style.css"] * 2  # 2 misses, then 3 hits
         assert [request(running.port, target).status for target in targets] == [200] * 5
         path = tmp_path / f"stats-{running.pid}.json"
@@ -201,11 +208,8 @@ def test_stats_dir_on_sigusr1_and_at_exit(variant: str, tmp_path: Path) -> None:
         time.sleep(0.02)  # a rewrite must be visible as a newer modification time
         assert running.stop() == 0
     at_exit = read_stats(path, newer_than=written)
-    assert (on_signal["pid"], on_signal["variant"], on_signal["cache"]) == (
-        running.pid,
-        variant,
-        "on",
-    )
+    names = (on_signal["pid"], on_signal["variant"], on_signal["cache"], on_signal["reader"])
+    assert names == (running.pid, variant, cache, VARIANTS[variant].readers[0])
     assert counters(on_signal) == (5, 3, 2)
     assert counters(at_exit) == (6, 4, 2)
 

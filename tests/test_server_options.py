@@ -1,5 +1,5 @@
 """The store and listener options through the command line, observed on a real server:
---cache-max-age (cache on serves from memory), --cache-max-entries, --cache-max-bytes,
+--cache-max-age (cache on and alru serve from memory), --cache-max-entries, --cache-max-bytes,
 --stream-threshold and --backlog. Each test fails if its option stopped reaching the server.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import each_style
+from tests.conftest import each_style, each_style_cache
 from tests.rawhttp import request
 from tests.serverchecks import checked_server
 
@@ -108,13 +108,11 @@ def test_backlog_reaches_the_listening_socket(variant: str, backlog: int) -> Non
 MAX_AGE = 2.0
 
 
-@pytest.mark.parametrize("variant", each_style())
-@pytest.mark.parametrize("cache", ["on", "off"])
-def test_cache_on_serves_from_memory_until_max_age(
-    variant: str, cache: str, tmp_path: Path
-) -> None:
-    """Cache on: a file changed on disk still reads old within max-age, new after it.
-    Cache off (the control): the new bytes at once. Without a real cache, "on" fails."""
+@pytest.mark.parametrize("cell", each_style_cache())
+def test_cache_serves_from_memory_until_max_age(cell: tuple[str, str], tmp_path: Path) -> None:
+    """Cache on and alru: a file changed on disk still reads old within max-age, new after it.
+    Cache off (the control): the new bytes at once. Without a real cache, "on"/"alru" fail."""
+    variant, cache = cell
     page = tmp_path / "page.txt"
     page.write_bytes(b"old " * 16)
     options = ["--variant", variant, "--root", str(tmp_path), "--cache", cache]
@@ -135,6 +133,6 @@ def test_cache_on_serves_from_memory_until_max_age(
     if cache == "off":
         assert second == b"new " * 16  # no cache: every request reads the file
         return
-    assert second == b"old " * 16, "cache on served the file from disk within max-age"
+    assert second == b"old " * 16, f"cache {cache} served the file from disk within max-age"
     assert body == b"new " * 16, f"still old {MAX_AGE + 5.0} s after caching"
     assert new_at - cached_at >= MAX_AGE  # never fresher than max-age allows

@@ -247,6 +247,20 @@ def test_respond_now_serves_cache_hits_only(root: Path) -> None:
     assert reading.respond_now(hello) is None
 
 
+@pytest.mark.parametrize("kind", [ReadingStore, CachedStore])
+def test_respond_now_with_the_blocking_reader_answers_everything(root: Path, kind: type) -> None:
+    """The blocking reader reads on the spot: no request needs the async path (no task)."""
+    site = StaticSite(kind(SiteRoot(str(root)), StoreConfig(), ServerStats(), "blocking"))
+    answers = {
+        target: site.respond_now(request("GET", target))
+        for target in ("/hello.txt", "/missing", "/docs", "/docs/")
+    }
+    assert all(answer is not None for answer in answers.values()), answers
+    statuses = {target: answer.status for target, answer in answers.items() if answer}
+    assert statuses == {"/hello.txt": 200, "/missing": 404, "/docs": 301, "/docs/": 200}
+    assert answers["/missing"].body == NOT_FOUND  # type: ignore[union-attr]
+
+
 def test_async_respond_matches_blocking(site: StaticSite) -> None:
     for target in ("/hello.txt", "/missing", "/docs"):
         blocking = site.respond_blocking(request("GET", target))

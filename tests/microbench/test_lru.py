@@ -117,11 +117,11 @@ def test_bounded_lru_direct(
 def test_cached_store_hit(
     benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, store: CachedStore
 ) -> None:
-    """CachedStore.cached: the LRU plus its lock, clock read and age check."""
+    """CachedStore.lookup_now: the LRU plus its lock, clock read and age check."""
 
     async def batch() -> None:
         for _ in range(OPS):
-            store.cached(KEY)
+            store.lookup_now(KEY)
 
     run_batches(benchmark, loop, batch)
     assert store.stats.cache_hits >= OPS
