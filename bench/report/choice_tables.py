@@ -41,6 +41,11 @@ def _reading(bought: Bought) -> tuple[str, str]:
     return ("pays" if ratio.value > 1 else "costs"), ""
 
 
+def _servers(bought: Bought) -> str:
+    """`uvloop / asyncio`; one name when the choice is a mode of one variant."""
+    return bought.better if bought.better == bought.than else f"{bought.better} / {bought.than}"
+
+
 def _where(bought: Bought) -> str:
     return ", ".join(f"{axis}={value}" for axis, value in bought.held.items())
 
@@ -54,7 +59,7 @@ def choice_table(found: list[Bought]) -> Table | None:
     for bought in found:
         reading, kind = _reading(bought)
         rows.append([
-            bought.choice.question, f"{bought.better} / {bought.than}", _where(bought),
+            bought.choice.question, _servers(bought), _where(bought),
             panel_title(*bought.panel), _metric(bought),
             "—" if bought.ratio is None else ratio_text(bought.ratio), reading,
         ])  # fmt: skip
