@@ -125,3 +125,12 @@ def test_the_registry_catalogue_mirrors_the_variants() -> None:
         assert (modes[name].style, modes[name].loop) == (variant.style, variant.loop)
         assert modes[name].caches == tuple(variant.caches)
         assert modes[name].default_reader == variant.readers[0]
+
+
+def test_a_variant_without_our_cache_is_measured_with_the_one_it_has() -> None:
+    """If the post's design caches with alru only, it stays in the cached comparison."""
+    post = VariantModes("post", "blog", "asyncio", ("off", "alru"), ("aiofile",))
+    matrix = preset("default", (post, LOOPED))
+    assert ("post", "alru", "small") in {(c.variant, c.cache, c.scenario) for c in matrix.cells()}
+    assert ("post", "alru", "close") in {(c.variant, c.cache, c.scenario) for c in matrix.cells()}
+    assert matrix.skipped() == []
