@@ -261,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.host is not None and args.peers:
             raise UsageError("--peers starts its own servers; it cannot be used with --host")
+        if args.host is not None and args.reader:
+            raise UsageError("--reader is how the server we start reads; not with --host")
         matrix = _available(matrix_from(args, catalogue()), explicit=args.variants is not None)
     except (UsageError, ImpossibleServer) as error:
         print(f"python -m bench: error: {error}", file=sys.stderr)

@@ -212,6 +212,7 @@ BAD_OPTIONS = {
     "zero-rate": ["--rate", "0"],
     "equal-load-over-95": ["--equal-load", "200"],
     "peers-with-host": ["--peers", "aiohttp", "--host", "http://127.0.0.1:9"],
+    "reader-with-host": ["--reader", "thread", "--host", "http://127.0.0.1:9"],
     "wrk-cannot-run-any": ["--engine", "wrk", "--scenarios", "mixed"],
 }
 
