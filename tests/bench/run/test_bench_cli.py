@@ -197,10 +197,6 @@ BAD_OPTIONS = {
     "unknown-variant": ["--variants", "asyncio,nginx2"],
     "unknown-scenario": ["--scenarios", "small,huge"],
     "cache-maybe": ["--cache", "maybe"],
-    "unknown-reader": ["--reader", "mmap"],
-    # Threads read with blocking calls; the event-loop cache and reader are theirs only.
-    "threaded-with-aiofile": ["--variants", "threaded", "--reader", "aiofile"],
-    "threaded-with-alru": ["--variants", "threaded", "--cache", "alru"],
     "zero-users": ["--users", "0"],
     "duration-abc": ["--duration", "abc"],
     "server-cpu-99": ["--server-cpus", "99"],
@@ -212,7 +208,6 @@ BAD_OPTIONS = {
     "zero-rate": ["--rate", "0"],
     "equal-load-over-95": ["--equal-load", "200"],
     "peers-with-host": ["--peers", "aiohttp", "--host", "http://127.0.0.1:9"],
-    "reader-with-host": ["--reader", "thread", "--host", "http://127.0.0.1:9"],
     "wrk-cannot-run-any": ["--engine", "wrk", "--scenarios", "mixed"],
 }
 
