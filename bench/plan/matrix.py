@@ -1,5 +1,9 @@
-"""What a run measures: cells (server × cache × scenario × users × engine × client × load),
-repeated, interleaved.
+"""What a run measures: cells (server × scenario × users × engine × client × load), repeated,
+interleaved. A server is a variant with its cache mode and reader (`bench.plan.servers`).
+
+A matrix is a product of its axes, plus `extra` blocks: more servers measured beside the
+product (on some of its scenarios and loads only), so a preset can ask for the cells that
+answer the most questions without crossing every axis with every other.
 
 Repeats are interleaved — every cell once, then every cell again, in reverse order on odd
 repeats — so slow drift of a shared machine spreads over all cells instead of biasing the
@@ -18,9 +22,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.plan.axes import FASTHTTP, LEAN, LOCUST, unsupported
+from bench.plan.servers import NO_READER, Server, VariantModes, servers
 
 CLOSED = "closed"
 NO_CACHE = "n/a"  # the cache axis of a reference peer (it has its own, or none)
@@ -88,26 +93,33 @@ class Cell:
     engine: str = LOCUST
     load: str = CLOSED
     client: str = LEAN  # locust's HTTP client; NO_CLIENT for wrk
+    reader: str = NO_READER  # how our server reads a file; NO_READER for anyone else's
+    default_reader: str = NO_READER  # the variant's own reader (the label omits it)
 
     @property
     def label(self) -> str:
         """A short, file-name-safe name, e.g. `uvloop-on-small-u50-lean`,
-        `uvloop-on-small-u50-lean-open50pct`, `nginx-na-small-u50-wrk`. FastHttpUser cells
-        carry no client suffix: that is how every run before the lean client named them."""
+        `uvloop-off-thread-small-u50-lean-open50pct` (a reader not the variant's own),
+        `nginx-na-small-u50-wrk`. FastHttpUser cells carry no client suffix: that is how
+        every run before the lean client named them."""
         engine = "" if self.engine == LOCUST else f"-{self.engine}"
         client = "" if self.client in (FASTHTTP, NO_CLIENT) else f"-{self.client}"
         cache = self.cache.replace("/", "")
+        reader = "" if self.reader in (self.default_reader, NO_READER) else f"-{self.reader}"
         return (
-            f"{self.variant}-{cache}-{self.scenario}-u{self.users}{engine}{client}"
+            f"{self.variant}-{cache}{reader}-{self.scenario}-u{self.users}{engine}{client}"
             f"{load_suffix(self.load)}"
         )
 
     @property
+    def server(self) -> Server:
+        """What is loaded: the variant, its cache and reader."""
+        return Server(self.variant, self.cache, self.reader, self.default_reader)
+
+    @property
     def closed(self) -> Cell:
         """The same cell under the closed model: where a share load takes its maximum from."""
-        return Cell(
-            self.variant, self.cache, self.scenario, self.users, self.engine, client=self.client
-        )
+        return replace(self, load=CLOSED)
 
     @property
     def panel(self) -> tuple[str, int, str, str]:
@@ -129,6 +141,19 @@ class Trial:
 
 
 @dataclass(frozen=True, slots=True)
+class Block:
+    """More servers measured beside a matrix's product: variants × caches × readers (empty:
+    each variant's own), on the matrix's scenarios (or these instead) at the matrix's loads
+    (or only those of them listed here)."""
+
+    variants: tuple[str, ...]
+    caches: tuple[str, ...]
+    readers: tuple[str, ...] = ()
+    scenarios: tuple[str, ...] | None = None
+    loads: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Matrix:
     """The axes of a run, its repeats, and each trial's timing (whole seconds)."""
 
@@ -143,10 +168,16 @@ class Matrix:
     clients: tuple[str, ...] = (LEAN,)  # locust's HTTP clients (wrk cells have none)
     loads: tuple[str, ...] = (CLOSED,)  # a share load needs CLOSED before it
     peers: tuple[str, ...] = ()
+    readers: tuple[str, ...] = ()  # empty: each variant's own reader
+    extra: tuple[Block, ...] = ()
+    catalogue: tuple[VariantModes, ...] = ()  # what each of our variants has (bench.run's)
 
-    def _servers(self) -> list[tuple[str, str]]:
-        ours = [(variant, cache) for variant in self.variants for cache in self.caches]
-        return ours + [(peer, NO_CACHE) for peer in self.peers]
+    def _blocks(self) -> list[Block]:
+        return [Block(self.variants, self.caches, self.readers), *self.extra]
+
+    def _servers(self, block: Block, peers: tuple[str, ...]) -> list[Server]:
+        ours, _ = servers(block.variants, block.caches, block.readers, self.catalogue)
+        return ours + [Server(peer, NO_CACHE) for peer in peers]
 
     def _engines(self) -> list[tuple[str, str]]:
         """(engine, client): locust once per client, any other engine once, clientless."""
@@ -157,13 +188,21 @@ class Matrix:
         ]
 
     def _combinations(self) -> list[Cell]:
-        axes = itertools.product(
-            self.scenarios, self.users, self._engines(), self._servers(), self.loads
-        )
-        return [
-            Cell(variant, cache, scenario, users, engine, load, client)
-            for scenario, users, (engine, client), (variant, cache), load in axes
-        ]
+        cells: dict[Cell, None] = {}
+        for index, block in enumerate(self._blocks()):
+            peers = () if index else self.peers  # beside the matrix's own product only
+            loads = [load for load in self.loads if block.loads is None or load in block.loads]
+            axes = itertools.product(
+                block.scenarios or self.scenarios, self.users, self._engines(),
+                self._servers(block, peers), loads,
+            )  # fmt: skip
+            for scenario, users, (engine, client), server, load in axes:
+                cell = Cell(
+                    server.variant, server.cache, scenario, users, engine, load, client,
+                    server.reader, server.default_reader,
+                )  # fmt: skip
+                cells.setdefault(cell)
+        return list(cells)
 
     def cells(self) -> list[Cell]:
         """Every combination an engine can run, scenario-major so related cells sit together
@@ -174,9 +213,12 @@ class Matrix:
         return sorted(runnable, key=lambda cell: (panels.index(cell.panel), is_equal(cell.load)))
 
     def skipped(self) -> list[str]:
-        """One line per kind of combination no engine here can run (not measured)."""
-        reasons = (_unsupported(cell) for cell in self._combinations())
-        return sorted({reason for reason in reasons if reason is not None})
+        """One line per kind of combination not measured: one no engine here can run, or a
+        server mode a variant lacks (a list axis crossed it)."""
+        reasons = {_unsupported(cell) for cell in self._combinations()}
+        for block in self._blocks():
+            reasons |= set(servers(block.variants, block.caches, block.readers, self.catalogue)[1])
+        return sorted(reason for reason in reasons if reason is not None)
 
     def trials(self) -> list[Trial]:
         """All trials, interleaved: repeat-major, alternate repeats in reverse order."""

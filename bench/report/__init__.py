@@ -3,11 +3,12 @@
 `build_report(run_dir, baseline)` reads only what the run wrote (results.csv, run.json and
 locust's history CSVs under raw/) — it never runs anything, so a report can be rebuilt at
 any time. The verdict comes first (`verdict`: per scenario × cache, the variants ranked by
-the metric valid there, with paired intervals; its sentences, compact tables and the two
-answer charts), then the environment, and every cell's full table collapsed below.
-Numbers: `stats`, `verdict`, `diff`, `agreement`; charts: `verdict_charts`, `charts`,
-`timeline`, `load_charts`; text: `verdict_tables`, `tables`, `load_tables`, `html`,
-`markdown`.
+the metric valid there, with paired intervals; its sentences), then what each design
+choice buys (`choices`: paired ratios of servers that differ in one choice), the verdict's
+compact tables and two answer charts, the environment, and every cell's full table
+collapsed below. Numbers: `stats`, `verdict`, `choices`, `diff`, `agreement`; charts:
+`verdict_charts`, `charts`, `timeline`, `load_charts`; text: `verdict_tables`,
+`choice_tables`, `tables`, `load_tables`, `html`, `markdown`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pandas as pd
 
 from bench.report import charts, load_charts, timeline, verdict_charts
 from bench.report.agreement import agreement
+from bench.report.choice_tables import choice_table
+from bench.report.choices import what_choices_buy
 from bench.report.diff import Verdict, compare, regressions
 from bench.report.html import render_page
 from bench.report.inputs import ReportInputError, RunData, load_run
@@ -94,6 +97,7 @@ def build_report(
         environment=environment_table(run.environment, run.notes),
         sections=sections,
         details=_details(cells, pairs),
+        choices=[t for t in [choice_table(what_choices_buy(run.results))] if t is not None],
     )
     html = run_dir / HTML_NAME
     html.write_text(render_page(page, answer, drawn), encoding="utf-8")

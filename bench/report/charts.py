@@ -109,7 +109,9 @@ def in_panel(cells: pd.DataFrame, panel: tuple[str, int, str, str]) -> pd.DataFr
 
 def cache_legend(cells: pd.DataFrame) -> str:
     """How the bars say the cache mode (and that peers have none)."""
-    text = "on: solid, off: hatched"
+    text = "on: solid, off: hatched" + (
+        ", alru: dotted" if (cells["cache"] == "alru").any() else ""
+    )
     return text + (", peers: grey" if (cells["cache"] == NO_CACHE).any() else "")
 
 
@@ -203,7 +205,8 @@ def cache_chart(cells: pd.DataFrame, palette: Palette, out: Path) -> Chart | Non
             _cache_bars(ax, in_panel(ours, panel), column, palette)
             ax.set_ylabel(ylabel)
             ax.set_title(panel_title(*panel), fontsize=10)
-    return save(fig, out, "cache", "Cache on (solid) vs off (hatched), per variant of ours")
+    title = "Cache on (solid) vs off (hatched), alru dotted, per variant of ours"
+    return save(fig, out, "cache", title)
 
 
 def _cache_bars(ax: Axes, here: pd.DataFrame, column: str, palette: Palette) -> None:

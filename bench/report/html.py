@@ -67,7 +67,8 @@ def render_chart(chart: Chart) -> str:
 
 
 def render_page(page: Page, answer_charts: list[Chart], charts: list[Chart]) -> str:
-    """The whole page: the verdict and its charts and compact tables on the first screen,
+    """The whole page: the verdict, what each choice buys, the verdict's charts and compact
+    tables on the first screen,
     then the environment, the other sections and charts, and every cell collapsed."""
     parts = [
         "<!DOCTYPE html>",
@@ -81,6 +82,7 @@ def render_page(page: Page, answer_charts: list[Chart], charts: list[Chart]) -> 
     if page.alarm:
         fail = " fail" if page.alarm.raised else ""
         parts.append(f'<p class="verdict{fail}">{escape(page.alarm.text)}</p>')
+    parts.extend(render_table(table) for table in page.choices)
     parts.extend(render_chart(chart) for chart in answer_charts)
     parts.extend(render_table(table) for table in page.answer)
     parts.append(render_table(page.environment, "env"))

@@ -19,9 +19,12 @@ from bench.plan.axes import LOCUST
 from bench.plan.matrix import Cell, Trial
 from bench.results.environment import RUN_JSON
 from bench.results.locust_csv import LocustCsvError, read_history
-from bench.results.table import CSV_NAME, OK, read_results
+from bench.results.table import CSV_NAME, OK, name_servers, read_results
 
-HISTORY_KEYS = ["scenario", "users", "engine", "client", "load", "variant", "cache", "repeat"]
+HISTORY_KEYS = [
+    "scenario", "users", "engine", "client", "load", "variant", "cache", "reader",
+    "default_reader", "repeat",
+]  # fmt: skip
 
 
 class ReportInputError(Exception):
@@ -58,7 +61,8 @@ def load_run(directory: Path, *, with_history: bool = True) -> RunData:
     notes: list[str] = []
     environment = _environment(directory, notes)
     history = _history(directory, results, notes) if with_history else _empty_history()
-    return RunData(directory, results, environment, history, notes)
+    # From here on a server is named with its reader when that is not its variant's own.
+    return RunData(directory, name_servers(results), environment, name_servers(history), notes)
 
 
 def _environment(directory: Path, notes: list[str]) -> dict[str, Any]:
@@ -78,7 +82,8 @@ def _history(directory: Path, results: pd.DataFrame, notes: list[str]) -> pd.Dat
     for trial in ran.itertuples(index=False):
         cell = Cell(
             str(trial.variant), str(trial.cache), str(trial.scenario), int(trial.users),
-            str(trial.engine), str(trial.load), str(trial.client),
+            str(trial.engine), str(trial.load), str(trial.client), str(trial.reader),
+            str(trial.default_reader),
         )  # fmt: skip
         prefix = directory / "raw" / Trial(cell, int(trial.repeat)).label / "locust"
         try:

@@ -28,7 +28,7 @@ from bench.report.stats import closed, marks, open_model, panel_title, panels
 from bench.results.table import best_p99_ms
 
 SHORT_COLOUR = "#d62728"
-CACHE_MARKERS = {"on": "o", "off": "s", NO_CACHE: "D"}  # a peer's cache is n/a
+CACHE_MARKERS = {"on": "o", "alru": "^", "off": "s", NO_CACHE: "D"}  # a peer's cache is n/a
 
 
 def p99_ms(cells: pd.DataFrame) -> pd.Series:

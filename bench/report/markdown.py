@@ -31,14 +31,15 @@ def render_table(table: Table) -> str:
 
 
 def render_markdown_summary(page: Page) -> str:
-    """The whole summary: the verdict, the alarm, the compact tables, the environment and
+    """The whole summary: the verdict, the alarm, what each choice buys, the compact
+    tables, the environment and
     the sections always shown; every cell is in report.html and results.csv."""
     parts = [f"## {page.title}", ""]
     if page.verdict:
         parts += [f"- {line}" for line in page.verdict] + [""]
     if page.alarm:
         parts += [f"**{'🔴 ' if page.alarm.raised else ''}{page.alarm.text}**", ""]
-    parts += [render_table(table) for table in page.answer]
+    parts += [render_table(table) for table in [*page.choices, *page.answer]]
     parts.append(render_table(page.environment))
     for heading, tables in page.sections:
         parts += [f"#### {heading}", ""]

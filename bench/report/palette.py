@@ -12,15 +12,21 @@ from collections.abc import Iterable
 from bench.plan.axes import PEER_NAMES
 from bench.plan.matrix import NO_CACHE
 
-OURS = ("blog", "threaded", "asyncio", "uvloop", "external")
+OURS = (
+    "blog", "threaded", "asyncio", "uvloop", "external", "sockets", "sockets-uvloop",
+    "streams", "streams-uvloop", "blog-uvloop",
+)  # fmt: skip
 _COLOURS = (
     "#8c564b", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f",  # ours, in order
-    "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#d62728",  # red last: it reads as "bad"
+    "#ff7f0e", "#ffbb78", "#17becf", "#9edae5", "#c49c94",  # issue 11's styles × loops
+    "#e377c2", "#bcbd22", "#98df8a", "#c5b0d5", "#f7b6d2",  # others (a reader not its own)
+    "#dbdb8d", "#aec7e8", "#d62728",  # red last: it reads as "bad"
 )  # fmt: skip
 _PEER_COLOURS = ("#2f2f2f", "#a6a6a6", "#6f8aa6", "#b8a07e")  # charcoal, grey, slate, sand
-CACHE_ORDER = ("on", "off", NO_CACHE)
+CACHE_ORDER = ("on", "alru", "off", NO_CACHE)
 CACHE_STYLE = {  # cache mode -> (bar hatch, bar alpha, line style)
     "on": ("", 0.9, "-"),
+    "alru": ("..", 0.7, "-."),
     "off": ("//", 0.45, "--"),
     NO_CACHE: ("", 0.9, "-"),  # a peer: drawn plainly, its colour says what it is
 }

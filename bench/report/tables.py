@@ -68,8 +68,9 @@ Section = tuple[str, list[Table]]
 @dataclass(frozen=True)
 class Page:
     """What report.html and summary.md say, in reading order: the verdict sentences, the
-    baseline's alarm, the compact tables, the environment, the sections always shown, and
-    the full per-cell sections (collapsed in report.html, left out of summary.md)."""
+    baseline's alarm, what each choice buys, the compact tables, the environment, the
+    sections always shown, and the full per-cell sections (collapsed in report.html, left
+    out of summary.md)."""
 
     title: str
     verdict: list[str]
@@ -78,6 +79,7 @@ class Page:
     environment: Table
     sections: list[Section]
     details: list[Section]
+    choices: list[Table] = field(default_factory=list)
 
 
 def rate(value: float) -> str:

@@ -127,10 +127,29 @@ def _groups(panel: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(c, pd.concat([panel[panel["cache"] == c], peers])) for c in caches]
 
 
-def _group(panel: Panel, cache: str, trials: pd.DataFrame) -> GroupVerdict | None:
+@dataclass(frozen=True)
+class Scored:
+    """Trials scored the way the verdict ranks them: the metric valid for them, the trials
+    it was read from (the closed maxima, or the equal load) and each server's scores."""
+
+    metric: Metric
+    chosen: pd.DataFrame
+    closed: pd.DataFrame
+    column: str  # requests_per_s or cpu_us_per_request
+    scores: dict[tuple[str, str], dict[int, float]]  # (variant, cache) → {repeat: score}
+
+    @property
+    def load(self) -> str:
+        """The load whose trials were scored (CLOSED or the equal load)."""
+        return str(self.chosen["load"].iloc[0]) if len(self.chosen) else CLOSED
+
+
+def scored(trials: pd.DataFrame) -> Scored:
+    """The verdict's metric for these OK trials (marked `_gen`) and their scores: requests/s
+    at the closed maximum, unless locust set the pace of a closed trial; then CPU per
+    request, at the equal load when it was run (no cost recorded: the rate after all)."""
     closed = trials[trials["load"] == CLOSED]
     equal = trials[trials["load"].map(is_equal)]
-    equal_rps = float(equal["target_rps"].median()) if len(equal) else math.nan
     metric, chosen = Metric.RATE, closed
     if closed["_gen"].any():
         metric = Metric.CPU
@@ -138,13 +157,18 @@ def _group(panel: Panel, cache: str, trials: pd.DataFrame) -> GroupVerdict | Non
         if not _has_cost(chosen):
             metric, chosen = Metric.RATE, closed  # no cost measured: the rate, marked
     column = "requests_per_s" if metric == Metric.RATE else "cpu_us_per_request"
-    scores = _scores(chosen, column, metric)
-    if not scores:
+    return Scored(metric, chosen, closed, column, _scores(chosen, column, metric))
+
+
+def _group(panel: Panel, cache: str, trials: pd.DataFrame) -> GroupVerdict | None:
+    equal = trials[trials["load"].map(is_equal)]
+    equal_rps = float(equal["target_rps"].median()) if len(equal) else math.nan
+    found = scored(trials)
+    if not found.scores:
         return None
-    load = str(chosen["load"].iloc[0])
-    entries = _entries(scores, chosen, closed, column)
-    blocks = max((e.to_best.blocks for e in entries if e.to_best), default=_single(scores))
-    return GroupVerdict(panel, cache, metric, load, equal_rps, entries, blocks)
+    entries = _entries(found.scores, found.chosen, found.closed, found.column)
+    blocks = max((e.to_best.blocks for e in entries if e.to_best), default=_single(found.scores))
+    return GroupVerdict(panel, cache, found.metric, found.load, equal_rps, entries, blocks)
 
 
 def _has_cost(trials: pd.DataFrame) -> bool:

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
+from bench.plan.matrix import NO_CACHE
 from bench.report.charts import LOG_FLOOR_MS, Chart, figure, in_panel, log_ms_axis, save
 from bench.report.palette import Palette, cache_style
 from bench.report.stats import REFERENCE, panel_title
@@ -85,7 +86,7 @@ def _bars(ax: Axes, verdict: GroupVerdict, palette: Palette) -> None:
 
 
 def _label(entry: Entry) -> str:
-    return entry.variant if entry.cache in ("on", "off") else f"{entry.variant} (peer)"
+    return entry.variant if entry.cache != NO_CACHE else f"{entry.variant} (peer)"
 
 
 def _end_text(entry: Entry) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.results.table import OK, best_p99_ms
+from bench.results.table import OK, best_p99_ms, name_servers
 
 
 def cell_medians(results: pd.DataFrame) -> pd.DataFrame:
     """Per cell: median req/s and p99 (µs histogram, else locust's ms) over repeats, marks."""
-    frame = results.copy()
+    frame = name_servers(results).copy()
     frame["ok"] = frame["status"] == OK
     frame["p99"] = best_p99_ms(frame)
     keys = ["scenario", "users", "engine", "client", "load", "variant", "cache"]

@@ -17,6 +17,10 @@ Schema history:
       rate_short mark (achieved rate more than 5% below the target).
   4 — the locust HTTP client (`client`: lean or fasthttp; n/a for wrk). Older tables read
       as fasthttp (every locust run before it used FastHttpUser).
+  5 — what our server was: its I/O `style` and `loop`, the `reader` it read files with and
+      the variant's `default_reader` (all n/a for a peer); `cache` may be alru. Older
+      tables read with the four variants of their time (`LEGACY_VARIANTS`) and their
+      readers: aiofile on an event loop, blocking in threads.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from typing import Any
 
 import pandas as pd
 
+from bench.plan.servers import server_name
 from bench.results.figures import Costs, LatencySummary, LoadFigures, Measured
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CSV_NAME = "results.csv"
 
 OK = "ok"
@@ -44,7 +49,11 @@ class Identity:
 
     schema_version: int
     variant: str
-    cache: str
+    style: str  # our server's I/O style (protocol, streams, sockets, blog, threaded); n/a
+    loop: str  # asyncio | uvloop | none (threads); n/a for a peer
+    cache: str  # off | on | alru; n/a for a peer
+    reader: str  # aiofile | thread | blocking; n/a for a peer
+    default_reader: str  # the variant's own reader (a label names any other); n/a for a peer
     scenario: str
     users: int
     engine: str  # locust | wrk
@@ -101,6 +110,40 @@ _ADDED: dict[int, dict[str, object]] = {
     3: {"engine": "locust", "load": "closed", "target_rps": NAN, "rate_short": False},
     4: {"client": "fasthttp"},  # wrk rows are corrected to n/a as they are read
 }
+NOT_OURS = "n/a"
+# (style, loop, reader) of every variant a table older than schema 5 can hold.
+LEGACY_VARIANTS = {
+    "blog": ("blog", "asyncio", "aiofile"),
+    "threaded": ("threaded", "none", "blocking"),
+    "asyncio": ("protocol", "asyncio", "aiofile"),
+    "uvloop": ("protocol", "uvloop", "aiofile"),
+}
+
+
+def _with_legacy_servers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows older than schema 5 get the style, loop and reader their variant had then."""
+    old = frame["schema_version"] < 5
+    unknown = (NOT_OURS,) * 3
+    for index, column in enumerate(("style", "loop", "reader")):
+        legacy = frame["variant"].map(lambda v, i=index: LEGACY_VARIANTS.get(str(v), unknown)[i])
+        current = frame[column] if column in frame else pd.Series(NOT_OURS, index=frame.index)
+        frame[column] = current.where(~old, legacy)
+    frame["default_reader"] = (
+        frame["default_reader"] if "default_reader" in frame else frame["reader"]
+    ).where(~old, frame["reader"])
+    return frame
+
+
+def name_servers(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with each `variant` replaced by its server's name (`asyncio·thread` for a
+    reader not the variant's own): what every summary groups and labels by."""
+    if frame.empty:
+        return frame
+    names = [
+        server_name(str(v), str(r), str(d))
+        for v, r, d in zip(frame["variant"], frame["reader"], frame["default_reader"], strict=True)
+    ]
+    return frame.assign(variant=names)
 
 
 def best_p99_ms(frame: pd.DataFrame) -> pd.Series:
@@ -170,6 +213,8 @@ def read_results(directory: Path) -> pd.DataFrame:
             frame = frame.assign(**{k: v for k, v in added.items() if k not in frame})
     if oldest < 4:
         frame.loc[(frame["schema_version"] < 4) & (frame["engine"] != "locust"), "client"] = "n/a"
+    if oldest < 5:
+        frame = _with_legacy_servers(frame)
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise ValueError(f"{directory / CSV_NAME}: missing columns {missing}")

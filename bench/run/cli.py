@@ -19,13 +19,16 @@ from urllib.parse import urlsplit
 from bench.engines.registry import engine_named
 from bench.plan.axes import CLIENTS, ENGINES, LEAN, LOCUST, SCENARIOS
 from bench.plan.matrix import CLOSED, EQUAL_SHARE, SWEEP_SHARES, Matrix, equal_load
-from bench.plan.presets import PRESETS
+from bench.plan.presets import PRODUCT_CACHES, preset
+from bench.plan.servers import ImpossibleServer, VariantModes, refuse_impossible
 from bench.results.console import render_console_summary
 from bench.results.table import FAILED, read_results
 from bench.run.campaign import run_campaign
 from bench.run.runner import RunnerSettings, split_cpus
 from bench.targets.peers import PEERS
+from bench.targets.start import catalogue
 from server.cli_types import OneLineErrors, bounded, list_of, usable_cpu
+from server.config import CACHE_MODES, READERS
 from server.variants import VARIANTS
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -64,7 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--full", action="store_true", help="every combination (long)")
     add = run.add_argument
     add("--variants", type=list_of(_choice(list(VARIANTS), "variant")), help="e.g. asyncio,uvloop")
-    add("--cache", type=list_of(_choice(["on", "off"], "cache mode")), help="on, off or on,off")
+    add(
+        "--cache", type=list_of(_choice(list(CACHE_MODES), "cache mode")),
+        help="cache modes, e.g. off,on,alru (default with --variants or --reader: on,off)",
+    )  # fmt: skip
+    add(
+        "--reader", type=list_of(_choice(list(READERS), "reader")),
+        help="how our server reads a file it does not serve from its cache, e.g. "
+        "aiofile,thread,blocking (default: each variant's own)",
+    )  # fmt: skip
     add("--scenarios", type=list_of(_choice(list(SCENARIOS), "scenario")), help="e.g. small,mixed")
     add("--users", type=list_of(bounded(int, 1)), help="concurrent users, e.g. 10,50")
     add("--duration", type=bounded(int, 1), help="measured seconds per trial")
@@ -151,33 +162,56 @@ def _percent(text: str) -> float:
     return value
 
 
-def matrix_from(args: argparse.Namespace) -> Matrix:
-    """The preset the flags chose, with every axis or timing the user gave replacing its own."""
-    preset = PRESETS["quick" if args.quick else "full" if args.full else "default"]
+def matrix_from(args: argparse.Namespace, modes: Sequence[VariantModes]) -> Matrix:
+    """The preset the flags chose over the variants in `modes`, with every axis or timing
+    the user gave replacing its own. --variants, --cache or --reader replace the preset's
+    choice of servers by their product (ImpossibleServer when a variant named has none
+    of the modes asked for); --scenarios applies to every block of the preset."""
+    matrix = preset("quick" if args.quick else "full" if args.full else "default", modes)
+    if args.variants or args.cache or args.reader:
+        variants = tuple(args.variants or (m.name for m in modes))
+        caches, readers = tuple(args.cache or PRODUCT_CACHES), tuple(args.reader or ())
+        if args.variants:
+            refuse_impossible(variants, caches, readers, modes)
+        matrix = dataclasses.replace(
+            matrix, variants=variants, caches=caches, readers=readers, extra=()
+        )
+    if args.scenarios:
+        extra = tuple(dataclasses.replace(block, scenarios=None) for block in matrix.extra)
+        matrix = dataclasses.replace(matrix, scenarios=tuple(args.scenarios), extra=extra)
     overrides = {
-        "variants": args.variants, "caches": args.cache, "scenarios": args.scenarios,
         "users": args.users, "duration": args.duration, "warmup": args.warmup,
         "repeats": args.repeat,
     }  # fmt: skip
-    matrix = dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    matrix = dataclasses.replace(matrix, **{k: v for k, v in overrides.items() if v is not None})
+    matrix = dataclasses.replace(
+        matrix, engines=tuple(args.engine), clients=tuple(args.client), loads=_loads(args),
+        peers=tuple(args.peers or ()),
+    )  # fmt: skip
+    if args.host is not None and args.variants is None:
+        matrix = dataclasses.replace(
+            matrix, variants=(EXTERNAL,), caches=("n/a",), readers=(), extra=()
+        )
+    return matrix
+
+
+def _loads(args: argparse.Namespace) -> tuple[str, ...]:
+    """The closed maximum (unless only fixed rates), sweep shares, rates, the equal load."""
     loads: tuple[str, ...] = (CLOSED,) if args.sweep or not args.rate else ()
     loads += tuple(f"{share}%" for share in SWEEP_SHARES) if args.sweep else ()
     loads += tuple(f"{rate}/s" for rate in args.rate or ())
     loads += (equal_load(args.equal_load),) if args.equal_load and CLOSED in loads else ()
-    matrix = dataclasses.replace(
-        matrix, engines=tuple(args.engine), clients=tuple(args.client), loads=loads,
-        peers=tuple(args.peers or ()),
-    )  # fmt: skip
-    if args.host is not None and args.variants is None:
-        matrix = dataclasses.replace(matrix, variants=(EXTERNAL,), caches=("n/a",))
-    return matrix
+    return loads
 
 
 def _available(matrix: Matrix, explicit: bool) -> Matrix:
-    """Drop variants this machine cannot run (an error when the user asked for them) and
-    peers that are not installed (skipped with a line); an engine asked for must exist."""
+    """Drop variants this machine cannot run (an error when the user asked for them; a
+    preset never plans them) and peers that are not installed (skipped with a line); an
+    engine asked for must exist."""
     missing = [
-        name for name in matrix.variants if name in VARIANTS and not VARIANTS[name].available()
+        name
+        for name, variant in VARIANTS.items()
+        if not variant.available() and (name in matrix.variants or not explicit)
     ]
     for name in missing:
         if explicit:
@@ -227,8 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.host is not None and args.peers:
             raise UsageError("--peers starts its own servers; it cannot be used with --host")
-        matrix = _available(matrix_from(args), explicit=args.variants is not None)
-    except UsageError as error:
+        if args.host is not None and args.reader:
+            raise UsageError("--reader is how the server we start reads; not with --host")
+        matrix = _available(matrix_from(args, catalogue()), explicit=args.variants is not None)
+    except (UsageError, ImpossibleServer) as error:
         print(f"python -m bench: error: {error}", file=sys.stderr)
         return 2
     settings = settings_from(args, matrix)

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bench.plan.axes import LOCUST
 from bench.plan.matrix import CLOSED, Trial
+from bench.plan.servers import server_name
 from bench.results.table import OK, ResultRow
 
 
@@ -33,7 +34,8 @@ class Progress:
         load = "" if cell.load == CLOSED else f" open {cell.load}"
         self._write(
             f"[{self.done + 1:>{width}}/{self.total}] {cell.scenario} u{cell.users}{engine}{load} "
-            f"{cell.variant} cache={cell.cache} r{trial.repeat} … "
+            f"{server_name(cell.variant, cell.reader, cell.default_reader)} cache={cell.cache} "
+            f"r{trial.repeat} … "
         )
 
     def finished(self, row: ResultRow) -> None:

@@ -38,7 +38,7 @@ from bench.results.figures import Costs, Measured
 from bench.results.table import ResultRow, failed_row, measured_row
 from bench.targets import conformance
 from bench.targets.process import ChildStartError
-from bench.targets.start import start_target
+from bench.targets.start import axes_of, start_target
 
 PROJECT = Path(__file__).resolve().parents[2]
 STATIC = PROJECT / "static"
@@ -155,7 +155,8 @@ class Runner:
     def _identity(self, engine: Engine, plan: LoadPlan, started_at: str) -> dict[str, Any]:
         cell = plan.trial.cell
         return {
-            "variant": cell.variant, "cache": cell.cache, "scenario": cell.scenario,
+            "variant": cell.variant, **axes_of(cell), "cache": cell.cache, "reader": cell.reader,
+            "default_reader": cell.default_reader, "scenario": cell.scenario,
             "users": cell.users, "engine": cell.engine, "client": cell.client, "load": cell.load,
             "repeat": plan.trial.repeat, "started_at": started_at,
             "load_workers": engine.workers(plan),

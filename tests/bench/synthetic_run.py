@@ -12,8 +12,12 @@ reaches M with the server at 97–100% CPU. An open-model trial achieves its tar
 the closed-model rate — a share load's target comes from the cell's first closed trial, an
 equal load's from the slowest first closed trial of the panel, as the runner resolves them —
 except the trials named in `short`, which achieve 80% of it. `rates` replaces the true
-maxima; `drift` moves every trial of a repeat block by one common factor (a shared
-machine's drift), which the paired comparison of the verdict must cancel.
+maxima (keyed by variant, or by server name such as `asyncio·thread`); `drift` moves every
+trial of a repeat block by one common factor (a shared machine's drift), which the paired
+comparison of the verdict must cancel. `matrix` replaces the axes (a preset, readers,
+blocks). A row's style and loop come from the variant's name (`<style>[-uvloop]`, the
+Protocol shell as asyncio/uvloop, as issue 11 names them), not from the server's registry,
+so names the registry does not have yet can be rendered.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from bench.plan.matrix import (
     is_share,
     share_of,
 )
+from bench.plan.servers import NO_STYLE, VariantModes, server_name
 from bench.results.table import (
     OK,
     SCHEMA_VERSION,
@@ -56,6 +61,35 @@ BASE_RATE = {
     "nginx": 9000.0, "aiohttp": 4000.0, "uvicorn": 6000.0,
 }  # fmt: skip
 LOCUST_CEILING = 1.25  # the true maximum over what locust's closed model reaches
+CACHE_FACTOR = {"off": 0.7, "alru": 0.9}  # of the cache-on maximum
+PEERS = ("nginx", "aiohttp", "uvicorn", "stall", "external")
+
+
+def style_and_loop(variant: str) -> tuple[str, str]:
+    """`sockets-uvloop` → (sockets, uvloop); asyncio/uvloop are the Protocol shell."""
+    if variant in PEERS:
+        return NO_STYLE, NO_STYLE
+    if variant == "threaded":
+        return "threaded", "none"
+    if variant in ("asyncio", "uvloop"):
+        return "protocol", variant
+    style, _, loop = variant.partition("-")
+    return style, loop or "asyncio"
+
+
+def _modes(name: str, caches: tuple[str, ...], readers: tuple[str, ...]) -> VariantModes:
+    return VariantModes(name, *style_and_loop(name), caches, readers)
+
+
+_ALL = ("off", "on", "alru"), ("aiofile", "thread", "blocking")
+# Every variant issue 11 asks for, with every mode: the shape main has once the `styles`
+# and `axes` branches land (presets and reports are checked at that size before it exists).
+ISSUE11_CATALOGUE = (
+    _modes("blog", *_ALL), _modes("blog-uvloop", *_ALL),
+    _modes("threaded", ("off", "on"), ("blocking", "thread")),
+    _modes("asyncio", *_ALL), _modes("uvloop", *_ALL), _modes("sockets", *_ALL),
+    _modes("sockets-uvloop", *_ALL), _modes("streams", *_ALL), _modes("streams-uvloop", *_ALL),
+)  # fmt: skip
 
 
 def write_synthetic_run(
@@ -76,13 +110,14 @@ def write_synthetic_run(
     seed: int = 1,
     rates: dict[str, float] | None = None,
     drift: float = 0.0,
+    matrix: Matrix | None = None,
 ) -> Path:
     """Write results.csv, run.json and raw/*/locust_stats_history.csv; return `directory`.
 
     `short`: trial labels (`uvloop-on-small-u50-lean-open50pct-r2`) that fall short of their
     target. `measures`: fill the schema-2 columns (HDR µs latency, the server's costs).
     """
-    matrix = Matrix(
+    matrix = matrix or Matrix(
         tuple(variants), tuple(caches), tuple(scenarios), tuple(users), repeats,
         engines=tuple(engines), clients=tuple(clients), loads=tuple(loads), peers=tuple(peers),
     )  # fmt: skip
@@ -128,8 +163,9 @@ class _Server:
         self.first_closed: dict[Cell, float] = {}  # what a share load is a share of
 
     def true_max(self, cell: Cell) -> float:
-        rate = self.rates.get(cell.variant, 3000.0) * (0.7 if cell.cache == "off" else 1.0)
-        return rate * (1 + cell.users / 100)
+        name = server_name(cell.variant, cell.reader, cell.default_reader)
+        rate = self.rates.get(name, self.rates.get(cell.variant, 3000.0))
+        return rate * CACHE_FACTOR.get(cell.cache, 1.0) * (1 + cell.users / 100)
 
     def _block(self, repeat: int) -> float:
         if not self.drift:
@@ -171,7 +207,7 @@ class _Server:
         return {
             "server_cpu_share": min(rate / capacity, 1.0), "cpu_us_per_request": 1e6 / capacity,
             "capacity_rps": capacity, "rss_mb": 30.0, "server_fds": 20.0, "server_threads": 3.0,
-            "cache_hit_ratio": 1.0 if cell.cache == "on" else math.nan, "load_cpu_share": 0.5,
+            "cache_hit_ratio": math.nan if cell.cache == "off" else 1.0, "load_cpu_share": 0.5,
         }  # fmt: skip
 
 
@@ -184,9 +220,11 @@ def _row(
         hdr |= costs | {"hdr_count": rate * 6, "hdr_max_us": 20_000 * p50}
         hdr |= {f"hdr_{name[:-3]}_us": 1000 * value for name, value in latencies.items()}
         hdr["hdr_p9999_us"] = 15_000 * p50
+    style, loop = style_and_loop(trial.cell.variant)
     fields = {
-        **asdict(trial.cell), "repeat": trial.repeat, "load_workers": 0, "status": OK,
-        "reason": "", "requests": rate * 6, "failures": 0.0, "requests_per_s": rate,
+        **asdict(trial.cell), "style": style, "loop": loop, "repeat": trial.repeat,
+        "load_workers": 0, "status": OK, "reason": "", "requests": rate * 6, "failures": 0.0,
+        "requests_per_s": rate,
         "mean_ms": 1.3 * p50, "max_ms": 20 * p50, "bytes_per_s": rate * 1073, "window_s": 6.0,
         "overhead_s": 0.3, "started_at": "2026-11-25T22:16:06+00:00", **latencies, **hdr,
         "generator_bound": False, "target_rps": target, "rate_short": rate_short(target, rate),

@@ -76,8 +76,8 @@ def test_the_columns_are_the_measurement_fields_in_the_order_of_every_schema() -
     measured = [f.name for part in (LoadFigures, LatencySummary, Costs) for f in fields(part)]
     assert set(measured) <= set(COLUMNS)
     assert COLUMNS == [
-        "schema_version", "variant", "cache", "scenario", "users", "engine", "client", "load",
-        "repeat",
+        "schema_version", "variant", "style", "loop", "cache", "reader", "default_reader",
+        "scenario", "users", "engine", "client", "load", "repeat",
         "load_workers", "status", "reason", "requests", "failures", "requests_per_s", "mean_ms",
         "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "bytes_per_s", "window_s",
         "overhead_s", "started_at", "hdr_count", "hdr_p50_us", "hdr_p90_us", "hdr_p99_us",

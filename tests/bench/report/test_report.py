@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.plan.presets import PRESETS
+from bench.plan.presets import WITH_EQUAL, preset
 from bench.report import build_report
 from bench.report.command import report_after_run
 from bench.report.diff import Verdict, compare
@@ -27,7 +27,7 @@ from bench.report.stats import mean_interval, t_quantile, welch_interval
 from bench.results.locust_csv import read_history
 from bench.results.table import COLUMNS, read_results
 from bench.run.cli import main
-from tests.bench.synthetic_run import FIXTURE, write_synthetic_run
+from tests.bench.synthetic_run import FIXTURE, ISSUE11_CATALOGUE, write_synthetic_run
 from tests.conftest import require_tool
 
 KEYS = ["scenario", "users", "variant", "cache"]  # the fixture is locust, closed model only
@@ -472,7 +472,7 @@ def test_page_loads_every_image_in_headless_chromium(run: Path, tmp_path: Path, 
     chromium = require_tool("chromium")
     if kind == "equal-load":  # both answer charts: the verdict bars and the equal-load latency
         run = write_synthetic_run(
-            tmp_path / "equal", scenarios=("small", "close"), loads=PRESETS["default"].loads,
+            tmp_path / "equal", scenarios=("small", "close"), loads=WITH_EQUAL,
             measures=True, extra={"generator_bound": True},
         )  # fmt: skip
     files = build_report(run)
@@ -507,10 +507,8 @@ def test_default_matrix_renders_in_reasonable_time(
 ) -> None:
     """The target is 15 s on a quiet machine: the figure is printed and recorded. The bound
     has a margin that holds with a CPU hog on both cores (it measured 18 s on a busy one)."""
-    default = PRESETS["default"]
-    run = write_synthetic_run(
-        tmp_path / "default", scenarios=default.scenarios, loads=default.loads, measures=True
-    )
+    default = preset("default", ISSUE11_CATALOGUE)  # the size main has once issue 11 lands
+    run = write_synthetic_run(tmp_path / "default", matrix=default, measures=True)
     assert len(pd.read_csv(run / "results.csv")) == len(default.trials()) == 96
     began = time.perf_counter()
     files = build_report(run)

@@ -6,12 +6,70 @@ import math
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from bench.results.table import COLUMNS, CSV_NAME, SCHEMA_VERSION, rate_short, read_results
+from bench.results.table import (
+    COLUMNS,
+    CSV_NAME,
+    LEGACY_VARIANTS,
+    SCHEMA_VERSION,
+    name_servers,
+    rate_short,
+    read_results,
+)
+from server.variants import VARIANTS
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 V1_RUN = FIXTURES / "run_small"
+V2_RUN = FIXTURES / "schema2" / "sample"
+LEGACY = {  # variant → (style, loop, reader) as every run before schema 5 had them
+    "blog": ("blog", "asyncio", "aiofile"), "threaded": ("threaded", "none", "blocking"),
+    "asyncio": ("protocol", "asyncio", "aiofile"), "uvloop": ("protocol", "uvloop", "aiofile"),
+}  # fmt: skip
+
+
+def _older(tmp_path: Path, version: int) -> Path:
+    """A copy of the schema-2 sample as a table of `version` (its later columns added)."""
+    frame = pd.read_csv(V2_RUN / CSV_NAME, keep_default_na=False, na_values=["", "nan"])
+    if version >= 3:
+        frame = frame.assign(engine="locust", load="closed", target_rps=math.nan, rate_short=False)
+    if version >= 4:
+        frame = frame.assign(client="lean")
+    frame.loc[frame.index[:2], "variant"] = "nginx"  # a peer among them
+    frame.loc[frame.index[:2], "cache"] = "n/a"
+    frame.assign(schema_version=version).to_csv(tmp_path / CSV_NAME, index=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+def test_an_older_table_gets_the_style_loop_and_reader_of_its_time(
+    tmp_path: Path, version: int
+) -> None:
+    frame = read_results(V1_RUN if version == 1 else _older(tmp_path, version))
+    for row in frame.itertuples():
+        expected = LEGACY.get(str(row.variant), ("n/a", "n/a", "n/a"))
+        assert (row.style, row.loop, row.reader) == expected, row.variant
+        assert row.default_reader == row.reader  # before schema 5 no other reader existed
+    assert version == 1 or (frame["variant"] == "nginx").sum() == 2
+    assert list(name_servers(frame)["variant"]) == list(frame["variant"])
+
+
+def test_the_legacy_variants_agree_with_the_registry() -> None:
+    """A name keeps its design: the registry still has each old variant as it was."""
+    for name, (style, loop, _) in LEGACY_VARIANTS.items():
+        assert (VARIANTS[name].style, VARIANTS[name].loop) == (style, loop)
+
+
+def test_two_readers_of_one_variant_are_two_servers(tmp_path: Path) -> None:
+    frame = read_results(V1_RUN).head(2).assign(
+        schema_version=SCHEMA_VERSION, variant="asyncio", style="protocol", loop="asyncio",
+        cache="off", reader=["aiofile", "thread"], default_reader="aiofile",
+    )  # fmt: skip
+    frame.to_csv(tmp_path / CSV_NAME, index=False)
+    again = read_results(tmp_path)
+    assert list(again["reader"]) == ["aiofile", "thread"]  # schema 5 is kept as written
+    assert list(name_servers(again)["variant"]) == ["asyncio", "asyncio·thread"]
 
 
 def test_a_schema_1_table_gains_every_later_column(tmp_path: Path) -> None:

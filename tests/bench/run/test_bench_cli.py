@@ -23,6 +23,7 @@ import pytest
 from bench.plan.matrix import CLOSED, equal_target
 from bench.results.table import CSV_NAME, FAILED, OK, SCHEMA_VERSION, read_results
 from bench.targets.process import PinnedProcess
+from server.variants import VARIANTS
 from tests.bench.run.test_runner import Descendants
 from tests.conftest import PROJECT
 
@@ -83,6 +84,8 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert not children.alive()
     assert children.matching("-m server"), "no server was started"
+    own = VARIANTS["asyncio"].readers[0]
+    assert children.matching(f"--reader {own}"), "the server was not told its reader"
 
     directory = run_directory(out)
     assert (directory / CSV_NAME).is_file()
@@ -112,6 +115,9 @@ def test_tiny_run_end_to_end(tmp_path: Path) -> None:
     assert row["schema_version"] == SCHEMA_VERSION
     assert (row["variant"], row["cache"], row["scenario"], row["users"]) == (
         "asyncio", "on", "small", 5,
+    )  # fmt: skip
+    assert (row["style"], row["loop"], row["reader"], row["default_reader"]) == (
+        "protocol", "asyncio", own, own,
     )  # fmt: skip
     assert row["requests"] > 0
     assert row["requests_per_s"] > 0

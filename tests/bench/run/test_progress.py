@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 
+from bench.plan.matrix import Cell, Trial
 from bench.results.table import OK, SCHEMA_VERSION, ResultRow, failed_row
-from bench.run.progress import headline
+from bench.run.progress import Progress, headline
 
 IDENTITY = {
-    "variant": "uvloop", "cache": "on", "scenario": "small", "users": 50, "engine": "locust",
-    "client": "lean",
+    "variant": "uvloop", "style": "protocol", "loop": "uvloop", "cache": "on",
+    "reader": "aiofile", "default_reader": "aiofile", "scenario": "small", "users": 50,
+    "engine": "locust", "client": "lean",
     "load": "50%", "repeat": 1, "load_workers": 0, "started_at": "2026-11-26T00:00:00+00:00",
 }  # fmt: skip
 
@@ -43,3 +46,14 @@ def test_a_generator_bound_trial_says_so() -> None:
 
 def test_a_failed_trial_shows_its_reason() -> None:
     assert headline(failed_row(IDENTITY, "locust exited 2")) == "FAILED: locust exited 2"
+
+
+def test_a_trial_line_names_a_reader_only_when_it_is_not_the_variants_own() -> None:
+    stream = io.StringIO()
+    progress = Progress(2, 6.0, stream)
+    for reader in ("aiofile", "thread"):
+        cell = Cell("asyncio", "off", "small", 50, reader=reader, default_reader="aiofile")
+        progress.starting(Trial(cell, 1))
+    first, second = stream.getvalue().split("… ")[:2]
+    assert " asyncio cache=off r1" in first
+    assert " asyncio·thread cache=off r1" in second

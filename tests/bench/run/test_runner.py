@@ -27,11 +27,13 @@ import bench.engines.locust.engine as locust_engine
 from bench.engines.locust.processes import MEASURE_TAIL_S
 from bench.engines.locust.scenarios import SCENARIOS, scenario_file
 from bench.plan.matrix import Cell, Matrix, Trial
-from bench.plan.presets import PRESETS
+from bench.plan.presets import preset
 from bench.results.locust_csv import read_failures
 from bench.results.table import FAILED, OK, ResultRow
 from bench.run.runner import Runner, RunnerSettings, split_cpus
 from bench.targets.process import ChildProcess, PinnedProcess, ServerProcess
+from bench.targets.start import catalogue
+from tests.bench.synthetic_run import ISSUE11_CATALOGUE
 from tests.conftest import PROJECT
 from tests.serverchecks import checked_server
 
@@ -317,9 +319,11 @@ def _estimated_s(matrix: Matrix) -> float:
     return len(matrix.trials()) * per_trial
 
 
-@pytest.mark.parametrize(("preset", "budget_s"), [("quick", 180), ("default", 12 * 60)])
-def test_presets_fit_their_budget(preset: str, budget_s: float) -> None:
-    assert _estimated_s(PRESETS[preset]) < budget_s
+@pytest.mark.parametrize("variants", ["registered", "issue 11"])
+@pytest.mark.parametrize(("name", "budget_s"), [("quick", 180), ("default", 12 * 60)])
+def test_presets_fit_their_budget(name: str, budget_s: float, variants: str) -> None:
+    modes = catalogue() if variants == "registered" else ISSUE11_CATALOGUE
+    assert _estimated_s(preset(name, modes)) < budget_s
 
 
 def test_descendants_sees_orphans() -> None:
