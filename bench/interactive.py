@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     default = ServerConfig()
     add("--variant", choices=list(VARIANTS), default=default.variant, help="server I/O design")
-    add("--cache", choices=CACHE_MODES, default=default.cache, help="server file cache")
+    add("--cache", choices=CACHE_MODES, default=None, help="server file cache (default: its own)")
     add(
         "--web-port",
         type=bounded(int, 1, 65535),
@@ -97,7 +97,7 @@ def parse_options(argv: Sequence[str] | None) -> tuple[Options, list[str]]:
         parser.error(f"--web-port {args.web_port} is busy on {WEB_HOST}")
     options = Options(
         variant=args.variant,
-        cache=args.cache,
+        cache=args.cache or VARIANTS[args.variant].default_cache,
         web_port=args.web_port,
         server_cpus=server_cpus,
         load_cpus=load_cpus,

@@ -53,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     defaults, store = ServerConfig(), StoreConfig()
     add = parser.add_argument
     add("--variant", choices=list(VARIANTS), default=defaults.variant, help="I/O design")
-    add("--cache", choices=CACHE_MODES, default=defaults.cache, help="file cache")
+    add(
+        "--cache",
+        choices=CACHE_MODES,
+        default=None,
+        help="file cache (default: on; the blog variants have alru, the post's, or off)",
+    )
     add(
         "--reader",
         choices=READERS,

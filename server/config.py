@@ -31,7 +31,9 @@ class ServerConfig:
     """Options shared by every variant; the CLI builds one, tests and the bench too."""
 
     variant: str = "asyncio"
-    cache: CacheMode = "on"  # off: read every time; on: our bounded LRU; alru: the post's
+    # off: read every time; on: our bounded LRU; alru: the post's. None: the variant's own
+    # (ours where it has it; the post's variants cache with alru only).
+    cache: CacheMode | None = None
     reader: Reader | None = None  # how a file not in memory is read; None: the variant's default
     sendfile: bool = True  # large files with os.sendfile; off: copied through a small buffer
     host: str = "127.0.0.1"

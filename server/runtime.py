@@ -48,7 +48,7 @@ class ServerContext:
         if config.stats_dir is None:
             return
         try:
-            self.stats.write(config.stats_dir, config.variant, config.cache, config.reader)
+            self.stats.write(config.stats_dir, config.variant, str(config.cache), config.reader)
         except OSError as error:  # e.g. the directory was removed: never crash the server for it
             log.error("cannot write stats to %s: %s", config.stats_dir, error)
 
@@ -90,7 +90,8 @@ def build_context(
 ) -> ServerContext:
     """Build the core for `config`; raises NotADirectoryError for a bad root."""
     stats = ServerStats()
-    assert config.reader is not None, "fill the variant's default first (Variant.configured)"
+    assert config.cache is not None, "fill the variant's own first (Variant.configured)"
+    assert config.reader is not None, "fill the variant's own first (Variant.configured)"
     store = build_store(SiteRoot(config.root), config.cache, config.reader, config.store, stats)
     return ServerContext(config, listener, StaticSite(store), stats, on_ready)
 

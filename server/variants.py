@@ -24,6 +24,8 @@ Shell = Callable[["ServerContext"], None]
 # so the event-loop variants default to it; the blog post's variants keep its aiofile.
 READERS_FASTEST_FIRST: tuple[Reader, ...] = ("blocking", "thread", "aiofile")
 READERS_OF_THE_POST: tuple[Reader, ...] = ("aiofile", "thread", "blocking")
+# The post caches with alru_cache or not at all: its variants have no other cache.
+CACHES_OF_THE_POST: tuple[CacheMode, ...] = ("alru", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,16 @@ class Variant:
         shell: Shell = getattr(importlib.import_module(module_name), function)
         return shell
 
+    @property
+    def default_cache(self) -> CacheMode:
+        """The cache it runs with when none is asked for: ours, else its first."""
+        return "on" if "on" in self.caches else self.caches[0]
+
     def configured(self, config: ServerConfig) -> ServerConfig:
-        """`config` with this variant's default reader; ValueError for a mode it lacks."""
+        """`config` with this variant's own cache and reader where it names none;
+        ValueError for a mode it lacks."""
+        if config.cache is None:
+            config = replace(config, cache=self.default_cache)
         if config.cache not in self.caches:
             caches = ", ".join(self.caches)
             raise ValueError(f"variant {self.name} has no --cache {config.cache} (it has {caches})")
@@ -74,6 +84,7 @@ VARIANTS: dict[str, Variant] = {
             "server.shells.sockets:run_one_request",
             style="blog",
             loop="asyncio",
+            caches=CACHES_OF_THE_POST,
             readers=READERS_OF_THE_POST,
         ),
         Variant(
@@ -83,6 +94,7 @@ VARIANTS: dict[str, Variant] = {
             style="blog",
             loop="uvloop",
             requires="uvloop",
+            caches=CACHES_OF_THE_POST,
             readers=READERS_OF_THE_POST,
         ),
         Variant(

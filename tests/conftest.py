@@ -163,17 +163,19 @@ def each_variant() -> list[object]:
     return [pytest.param(name, id=name, marks=_skip_if_unavailable(name)) for name in VARIANT_NAMES]
 
 
-def each_style() -> list[object]:
+def each_style(cache: str | None = None) -> list[object]:
     """One variant per I/O style (the first registered: asyncio's loop), for slow tests.
 
     For tests of what a style's two variants share (send paths, stalls, memory, the store's
     options, workers): both loops run the same shell code, so every loop would double
     their time for little. What the loop itself does (accepting, EMFILE, signals, shutdown,
     clients that leave) stays on `each_variant`.
+    With `cache`, only styles that have that cache mode (the blog style has no `on`).
     """
     chosen: dict[str, str] = {}
     for name, variant in VARIANTS.items():
-        chosen.setdefault(variant.style, name)
+        if cache is None or cache in variant.caches:
+            chosen.setdefault(variant.style, name)
     return [pytest.param(name, id=name, marks=_skip_if_unavailable(name))
             for name in chosen.values()]  # fmt: skip
 

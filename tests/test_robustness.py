@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from bench.targets.process import ServerProcess
+from server.variants import VARIANTS
 from tests.conftest import (
     each_style,
     each_variant,
@@ -427,7 +428,7 @@ def test_cached_file_is_revalidated_after_max_age(variant: str, tmp_path: Path) 
     max_age = 0.2
     page = tmp_path / "page.txt"
     page.write_bytes(b"old " * 16)
-    options = ["--cache", "on", "--cache-max-age", str(max_age)]
+    options = ["--cache", VARIANTS[variant].default_cache, "--cache-max-age", str(max_age)]
     with started(variant, tmp_path, *options) as running:
         for _ in range(2):  # a miss, then a hit: the old bytes are cached
             assert request(running.port, "/page.txt").body == b"old " * 16

@@ -66,7 +66,7 @@ class Options:
     server_cpus: list[int] | None
     load_cpus: list[int] | None
     variants: list[str]
-    cache: str
+    cache: str | None  # None: each variant's own (on; the blog variants' alru)
     skip_nginx: bool
     json_path: Path | None
 
@@ -89,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
     add("--load-cpu", type=int, default=1, help="CPU for wrk and this process (default 1)")
     add("--variants", type=_variant_list, default=None, help="comma list (default: all here)")
-    add("--cache", choices=CACHE_MODES, default="on", help="our variants' --cache (default on)")
+    add(
+        "--cache",
+        choices=CACHE_MODES,
+        default=None,
+        help="our variants' --cache (default: each its own, on; alru for the blog variants)",
+    )
     add("--skip-nginx", action="store_true", help="do not measure nginx")
     add("--json", type=Path, default=None, help="also write the results as JSON here")
     return parser
@@ -132,7 +137,8 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     settings: dict[str, Any] = {"duration": options.duration, "connections": options.connections,
                                 "server_cpus": options.server_cpus, "load_cpus": options.load_cpus,
                                 "warmup": WARMUP_SECONDS, "page": PAGE,
-                                "large_page": LARGE_PAGE, "cache": options.cache}  # fmt: skip
+                                "large_page": LARGE_PAGE,
+                                "cache": options.cache or "own"}  # fmt: skip
     tools = {
         "nginx": nginx_version(nginx) if nginx else MISSING,
         "wrk": wrk_version(wrk) if wrk else MISSING,
@@ -140,10 +146,10 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     return Report(machine_info(PROJECT), versions(tools), settings)
 
 
-def ours(variant: str, cache: str, cpus: list[int] | None) -> ServerProcess:
+def ours(variant: str, cache: str | None, cpus: list[int] | None) -> ServerProcess:
     """Our server; idle connections kept 60 s so the idle-memory probe sees them."""
-    args = ["--variant", variant, "--cache", cache, "--root", str(STATIC),
-            "--keepalive-timeout", "60"]  # fmt: skip
+    args = ["--variant", variant, "--cache", cache or VARIANTS[variant].default_cache,
+            "--root", str(STATIC), "--keepalive-timeout", "60"]  # fmt: skip
     return ServerProcess(args, cpus=cpus)
 
 
@@ -205,6 +211,16 @@ def skipped(options: Options, wrk: str | None, nginx: str | None, here: set[str]
     return notes
 
 
+def _measurable(options: Options, here: set[str], report: Report) -> list[str]:
+    """The variants asked for that run here with the --cache asked for (a note for the rest)."""
+    names = [name for name in options.variants if name in here]
+    if options.cache is None:
+        return names
+    lacking = [name for name in names if options.cache not in VARIANTS[name].caches]
+    report.notes += [f"{name}: not measured, it has no --cache {options.cache}" for name in lacking]
+    return [name for name in names if name not in lacking]
+
+
 def run(options: Options, report: Report, wrk: str | None, nginx: str | None) -> None:
     """Every measurement the tools and variants here allow, in one pass."""
     here = set(available_variants())
@@ -214,7 +230,7 @@ def run(options: Options, report: Report, wrk: str | None, nginx: str | None) ->
             with serving(name, start, report.keepalive) as server:
                 if server:
                     all_loads(wrk, options, report, server, name)
-    for name in [name for name in options.variants if name in here]:
+    for name in _measurable(options, here, report):
         start = partial(ours, name, options.cache, options.server_cpus)
         with serving(name, start, report.keepalive) as server:
             if server:

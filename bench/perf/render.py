@@ -116,7 +116,9 @@ def _wrk(report: Report) -> str:
 def keepalive_table(report: Report) -> str:
     """Keep-alive throughput against nginx and the ceiling sketch."""
     page = report.settings.get("page", "/index.html")
-    title = f"Keep-alive: {_wrk(report)} GET {page} (cache {report.settings.get('cache', 'on')})"
+    cache = report.settings.get("cache", "on")
+    cache = "each variant's own cache" if cache == "own" else f"cache {cache}"
+    title = f"Keep-alive: {_wrk(report)} GET {page} ({cache})"
     text = load_table(title, report.keepalive, KEEPALIVE_COMPARISONS)
     return f"{text}\n{CEILING_NOTE}\n{CORE_NOTE}"
 

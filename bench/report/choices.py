@@ -32,13 +32,22 @@ class Choice:
     better: str
     than: str
     question: str
+    # Each side with its own cache, cached or not alike: the post's design caches with alru
+    # only, so "sockets over blog" compares our cache with the post's, as each is built.
+    own_cache: bool = False
 
 
 CHOICES = (
     Choice("loop", "uvloop", "asyncio", "uvloop over asyncio's loop"),
     Choice("style", "protocol", "streams", "Protocol over streams"),
     Choice("style", "streams", "sockets", "streams over sockets"),
-    Choice("style", "sockets", "blog", "keep-alive sockets over blog (a connection per request)"),
+    Choice(
+        "style",
+        "sockets",
+        "blog",
+        "keep-alive sockets over blog (the post's design)",
+        own_cache=True,
+    ),
     Choice("cache", "on", "off", "cache on over off"),
     Choice("cache", "alru", "on", "alru (the post's cache) over ours"),
     Choice("reader", "thread", "aiofile", "thread-pool reads over aiofile"),
@@ -92,11 +101,14 @@ def _pairs(choice: Choice, trials: pd.DataFrame) -> list[tuple[pd.Series, pd.Ser
         for _, a in better.iterrows()
         for _, b in than.iterrows()
         if all(a[axis] == b[axis] for axis in held)
+        and (not choice.own_cache or (a["cache"] == "off") == (b["cache"] == "off"))
     ]
 
 
 def _held(choice: Choice) -> list[str]:
-    others = [axis for axis in AXES if axis != choice.axis]
+    others = [
+        axis for axis in AXES if axis != choice.axis and not (choice.own_cache and axis == "cache")
+    ]
     return [axis for axis in others if not (axis == "reader" and choice.axis in ("style", "loop"))]
 
 
@@ -117,4 +129,6 @@ def _bought(
     held = {axis: str(a[axis]) for axis in _held(choice)}
     if choice.axis in ("style", "loop"):
         held["reader"] = "own"
+    if choice.own_cache:
+        held["cache"] = "off" if a["cache"] == "off" else f"own ({a['cache']} / {b['cache']})"
     return Bought(choice, panel, held, better[0], than[0], found.metric, found.load, ratio)
