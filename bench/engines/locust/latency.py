@@ -36,6 +36,46 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
+class CountingRecorder:
+    """Latencies (whole µs) counted in a dict and folded into an HdrHistogram in bulk.
+
+    hdrh's `record_value` is plain Python (~2–3 µs a call); at the lean client's rate that
+    was the dearest part of the listener. A dict count per value costs a tenth of it and
+    `record_value(value, count)` gives the same histogram. `histogram` folds what is
+    pending first; the dict is folded whenever it holds `limit` distinct values, so its
+    size stays bounded whatever the spread of latencies.
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._histogram = new_histogram()
+        self._pending: dict[int, int] = {}
+        self._limit = limit
+
+    def record(self, value_us: int) -> None:
+        """Count one latency (µs, within LOWEST_US..HIGHEST_US)."""
+        pending = self._pending
+        pending[value_us] = pending.get(value_us, 0) + 1
+        if len(pending) >= self._limit:
+            self._fold()
+
+    def _fold(self) -> None:
+        record = self._histogram.record_value
+        for value, count in self._pending.items():
+            record(value, count)
+        self._pending = {}
+
+    @property
+    def histogram(self) -> HdrHistogram:
+        """Everything recorded so far."""
+        self._fold()
+        return self._histogram
+
+    def reset(self) -> None:
+        """Forget everything recorded (the warm-up)."""
+        self._pending = {}
+        self._histogram.reset()
+
+
 def merge_directory(directory: Path) -> HdrHistogram:
     """Add up every process's histogram in `directory` (`*.hdr`); raises ValueError if none."""
     files = sorted(directory.glob(f"*{SUFFIX}"))

@@ -14,6 +14,7 @@ import pytest
 
 from bench.engines.locust.latency import (
     WINDOW_SUFFIX,
+    CountingRecorder,
     ProcessWindow,
     load,
     merge_directory,
@@ -64,6 +65,25 @@ def test_merging_two_workers_is_exact(tmp_path: Path) -> None:
     assert merged.get_max_value() == pytest.approx(7000, rel=1e-3)
     assert merged.get_min_value() == 1
     assert load(tmp_path / "1.hdr").get_total_count() == 1000
+
+
+@pytest.mark.parametrize("limit", [3, 20_000], ids=["folded-often", "folded-at-the-end"])
+def test_counted_latencies_give_the_histogram_recorded_one_by_one(limit: int) -> None:
+    rng = random.Random(3)
+    samples = [int(rng.lognormvariate(6, 1.5)) + 1 for _ in range(5_000)]
+    direct, counted = new_histogram(), CountingRecorder(limit=limit)
+    for value in samples:
+        direct.record_value(value)
+        counted.record(value)
+    histogram = counted.histogram
+    assert histogram.encode() == direct.encode()
+    assert histogram.get_total_count() == len(samples)
+    assert (histogram.get_min_value(), histogram.get_max_value()) == (
+        direct.get_min_value(), direct.get_max_value(),
+    )  # fmt: skip
+    counted.reset()  # the warm-up forgotten: what is pending too
+    counted.record(42)
+    assert counted.histogram.get_total_count() == 1
 
 
 def test_no_histograms_is_an_error(tmp_path: Path) -> None:

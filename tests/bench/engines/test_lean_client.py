@@ -61,6 +61,35 @@ def test_a_reply_dribbled_one_byte_per_packet(parser: str) -> None:
     assert lean.connections == 1
 
 
+def test_repeated_header_fields_are_joined_and_names_lower_case(parser: str) -> None:
+    def reply(connection: socket.socket, number: int, head: bytes) -> bool:
+        connection.sendall(response(b"x", "Vary: Accept", "X-Tag: a", "vary: Range"))
+        return True
+
+    with ScriptedServer(reply) as server:
+        headers = client(server, parser).request("GET", "/").headers
+    assert dict(headers) == {"content-length": "1", "vary": "Accept, Range", "x-tag": "a"}
+    assert headers.get("etag") is None
+
+
+def test_a_request_larger_than_the_send_buffer_is_sent_whole(parser: str) -> None:
+    # 4 MiB of header cannot go out in one send: the client waits until it can write more.
+    heads: list[bytes] = []
+
+    def reply(connection: socket.socket, number: int, head: bytes) -> bool:
+        heads.append(head)
+        connection.sendall(response(b"took it"))
+        return True
+
+    big = "v" * (4 * 1024 * 1024)
+    with ScriptedServer(reply) as server:
+        lean = client(server, parser)
+        assert lean.request("GET", "/big", {"X-Big": big}).body == b"took it"
+        assert lean.request("GET", "/next").body == b"took it"
+    assert heads[0].endswith(f"X-Big: {big}".encode())
+    assert lean.connections == 1
+
+
 def test_several_replies_in_one_packet_are_split_exactly(parser: str) -> None:
     def reply(connection: socket.socket, number: int, head: bytes) -> bool:
         if number == 0:  # the replies to this request and the next one, in one send

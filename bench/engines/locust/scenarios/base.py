@@ -18,7 +18,8 @@ import argparse
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,8 +34,8 @@ from bench.engines.locust.latency import (
     HIGHEST_US,
     SUFFIX,
     WINDOW_SUFFIX,
+    CountingRecorder,
     ProcessWindow,
-    new_histogram,
     save,
 )
 from bench.engines.locust.scenarios import clock  # noqa: F401  (-t counts from the start)
@@ -44,7 +45,7 @@ from bench.plan.axes import CLIENTS, LEAN
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
-LATENCY = new_histogram()
+LATENCY = CountingRecorder()
 WINDOW = ProcessWindow()  # this process's measured window: the warm-up reset to the stop
 SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[4] / "static"))
 NOT_FOUND_PAGE = "not_found.html"
@@ -53,10 +54,12 @@ PLANNED_KEY = "staticbench_planned_at"  # request context: its planned send time
 # (path, (status, body length, exact body or None), headers, name, context) → headers
 Fetch = Callable[
     [str, tuple[int, int, bytes | None], dict[str, str] | None, str, dict[str, float]],
-    dict[str, str],
+    Mapping[str, str],
 ]
+NO_HEADERS: Mapping[str, str] = {}
 
 
+@cache  # a stat per request cost a fifth of the lean client's time
 def size_of(path: str) -> int:
     """The size of a demo-site file as served (the site is deterministic)."""
     return (SITE / path.lstrip("/")).stat().st_size
@@ -135,6 +138,7 @@ class StaticUser(User):
         rate = float(getattr(options, "user_rate", 0.0) or 0.0)
         self.schedule = Schedule(rate) if rate > 0 else None
         self.client_name = str(getattr(options, "client", LEAN) or LEAN)
+        self._request_event = environment.events.request
         if self.host is None:
             raise StopTest("give the server's URL with --host")
         if self.client_name == LEAN:
@@ -161,7 +165,7 @@ class StaticUser(User):
         headers: dict[str, str] | None = None,
         name: str | None = None,
         body: bytes | None = None,
-    ) -> dict[str, str]:
+    ) -> Mapping[str, str]:
         """GET `path`; a failure unless the status and body length (and the bytes, when
         `body` is given) are as expected. The response headers, names in lower case.
 
@@ -176,11 +180,11 @@ class StaticUser(User):
         try:
             return self._fetch(path, (status, length, body), headers, name or path, context)
         except Exception as error:  # any client error is the server's failure
-            self.environment.events.request.fire(
+            self._request_event.fire(
                 request_type="GET", name=name or path, response_time=0, response_length=0,
                 exception=error, context=context,
             )  # fmt: skip
-            return {}
+            return NO_HEADERS
 
     def _fetch_lean(
         self,
@@ -189,18 +193,18 @@ class StaticUser(User):
         headers: dict[str, str] | None,
         name: str,
         context: dict[str, float],
-    ) -> dict[str, str]:
+    ) -> Mapping[str, str]:
         started = time.perf_counter()
         error: Exception | None = None
         try:
             response = self.lean.request("GET", path, headers)
         except ClientError as failed:
-            error, body, found = failed, b"", {}
+            error, body, found = failed, b"", NO_HEADERS
         else:
             body, found = response.body, response.headers
             why = mismatch(response.status, body, *want)
             error = ResponseMismatch(why) if why else None
-        self.environment.events.request.fire(
+        self._request_event.fire(
             request_type="GET", name=name, response_time=(time.perf_counter() - started) * 1000,
             response_length=len(body), exception=error, context=context, url=path, response=None,
         )  # fmt: skip
@@ -213,7 +217,7 @@ class StaticUser(User):
         headers: dict[str, str] | None,
         name: str,
         context: dict[str, float],
-    ) -> dict[str, str]:
+    ) -> Mapping[str, str]:
         with self.fast.get(
             path, headers=headers, name=name, catch_response=True, context=context
         ) as response:
@@ -263,9 +267,12 @@ def _record_latency(
 ) -> None:
     """Every request, success or failure, as locust counts them: µs, unrounded, and in the
     open model from the planned send time (the schedule's lateness added)."""
-    total_ms = response_time + (context or {}).get(LAG_KEY, 0.0)
-    LATENCY.record_value(min(HIGHEST_US, max(1, round(total_ms * 1000))))
-    if context is not None and PLANNED_KEY in context:
+    if context is None:
+        LATENCY.record(min(HIGHEST_US, max(1, round(response_time * 1000))))
+        return
+    total_ms = response_time + context.get(LAG_KEY, 0.0)
+    LATENCY.record(min(HIGHEST_US, max(1, round(total_ms * 1000))))
+    if PLANNED_KEY in context:
         WINDOW.completed(context[PLANNED_KEY])
 
 
@@ -283,8 +290,9 @@ def _write_latency(environment: Environment, **_: object) -> None:
     if not HDR_DIR:
         return
     directory = Path(HDR_DIR)
-    save(LATENCY, directory / f"{os.getpid()}{SUFFIX}")
-    WINDOW.save(directory / f"{os.getpid()}{WINDOW_SUFFIX}", LATENCY.get_total_count())
+    histogram = LATENCY.histogram
+    save(histogram, directory / f"{os.getpid()}{SUFFIX}")
+    WINDOW.save(directory / f"{os.getpid()}{WINDOW_SUFFIX}", histogram.get_total_count())
     runner = environment.runner
     if runner is not None and not isinstance(runner, WorkerRunner):
         (directory / "locust-total.txt").write_text(f"{runner.stats.total.num_requests}\n")
