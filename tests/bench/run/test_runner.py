@@ -52,6 +52,8 @@ WRONG_ANSWER = {
     "notfound": "expected 404, got 200",
 }
 MISSING_PATHS = 100  # bench/engines/locust/scenarios/notfound.py asks for /missing/<0..99>.html
+# One xdist worker runs this module: `checked_trials` (nine locust runs) is built once.
+pytestmark = pytest.mark.xdist_group("runner")
 
 
 class Descendants:
@@ -370,6 +372,7 @@ def _costs_are_sane(row: ResultRow) -> None:
 OWN_CPU = 0.9
 
 
+@pytest.mark.solo  # its premise: CPUs of its own
 def test_a_saturated_generator_is_marked(tmp_path: Path) -> None:
     """uvloop serving from memory needs far less CPU per request than FastHttpUser spends:
     locust is the bottleneck, on CPUs of their own.
