@@ -24,24 +24,12 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports")
 
 
-# pytest-xdist workers for the suite: most tests wait on servers, timeouts and locust runs,
-# so two workers on two cores cut its wall time (figures in the CHANGELOG).
-TEST_WORKERS = "2"
-
-
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite: real servers on 127.0.0.1 for every variant × cache mode, on
-    TEST_WORKERS pytest-xdist workers; then the `solo` tests, alone on the machine."""
+    """The test suite: real servers on 127.0.0.1 for every variant × cache mode."""
     session.install("-e", ".[test,bench,peers]")
     _site(session)
-    # Under --under-load one process: the busy loops are the load; a second worker beside
-    # them doubled it (measured: 22:39 and 120 s timeouts, against ~10 min serial).
-    under_load = "--under-load" in session.posargs
-    parallel = [] if under_load else ["-n", TEST_WORKERS, "--dist", "loadgroup"]
-    session.run("pytest", "-m", "not microbench and not solo", *parallel, *session.posargs)
-    # Exit code 5: the arguments selected no solo test (e.g. one file); nothing to run.
-    session.run("pytest", "-m", "solo", *session.posargs, success_codes=[0, 5])
+    session.run("pytest", "-m", "not microbench", *session.posargs)
 
 
 @nox.session(default=False)
