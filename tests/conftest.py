@@ -85,8 +85,9 @@ _HOGS = pytest.StashKey[list[subprocess.Popen[bytes]]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With --under-load, start the busy loops before the first test."""
-    if config.getoption("--under-load"):
+    """With --under-load, start the busy loops before the first test: once, in the process
+    that runs the tests or, under pytest-xdist (`-n`), in the controller, not per worker."""
+    if config.getoption("--under-load") and not hasattr(config, "workerinput"):
         config.stash[_HOGS] = start_hogs()
 
 

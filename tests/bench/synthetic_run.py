@@ -54,6 +54,7 @@ from bench.results.table import (
     write_results,
 )
 
+# A real run; its four failed trials (not locust's stale clock) are explained in its README.md.
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_small"
 TEMPLATE = sorted((FIXTURE / "raw").glob("*/locust_stats_history.csv"))[0]
 BASE_RATE = {

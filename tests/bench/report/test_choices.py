@@ -61,8 +61,13 @@ def _find(found: list[Bought], question: str, better: str, than: str, **held: st
         ("Protocol over streams", "uvloop", "streams-uvloop", {}, 9000 / 6500),
         ("streams over sockets", "streams", "sockets", {}, 5000 / 4000),
         # Each as built: our cache against the post's alru (the blog variants have no `on`).
-        ("keep-alive sockets", "sockets", "blog", {"cache": "own (on / alru)"},
-         4000 / (2000 * CACHE_FACTOR["alru"])),
+        (
+            "keep-alive sockets",
+            "sockets",
+            "blog",
+            {"cache": "own (on / alru)"},
+            4000 / (2000 * CACHE_FACTOR["alru"]),
+        ),
         ("cache on over off", "asyncio", "asyncio", {}, 1 / CACHE_FACTOR["off"]),
         ("alru", "uvloop", "uvloop", {}, CACHE_FACTOR["alru"]),
         ("thread-pool reads", "asyncio·thread", "asyncio", {}, 3000 / 6000),
