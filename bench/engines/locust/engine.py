@@ -62,9 +62,9 @@ class LocustEngine:
             user_rate=user_rate,
         )  # fmt: skip
         with load:
-            load.sleep_until(load.measured_from)
+            opened = load.window_opened()
             window.begin(load.pids)
-            load.sleep_until(load.load_ends_at)
+            load.sleep_until(load.window_closes(opened))
             window.end()
             load.wait()
         # Local workers only: remote ones write no window, and a sum without them is short.

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Self
 
 from bench.engines.interface import EngineError
-from bench.engines.locust.scenarios import scenario_file
+from bench.engines.locust.scenarios import WINDOW_MARK_ENV, scenario_file
 from bench.plan.matrix import Trial
 from bench.results.locust_csv import STATS
 from bench.targets.process import ChildProcess, free_port
@@ -31,6 +31,10 @@ LOCUST_STARTUP_S = 1.0  # locust's own start-up before its clock (and the warm-u
 # row that may race the warm-up reset (bench.results.locust_csv._first_measured_tick).
 MEASURE_TAIL_S = 2
 WORKER_WAIT = 120  # seconds a master waits for its remote workers to connect
+# Seconds past the expected warm-up end the runner waits for locust to say its window
+# opened (a loaded machine can take that long to import locust); then it guesses.
+WINDOW_MARK_WAIT = 30.0
+_POLL_S = 0.02
 
 
 class LoadFailed(EngineError):
@@ -76,6 +80,8 @@ class LoadRun:
         self.run_time = warmup + duration + MEASURE_TAIL_S
         self.cpus = cpus
         self.hdr_dir = raw / "hdr"
+        self.window_mark = raw / "window-opened"
+        self.duration = duration
         scenario = str(scenario_file(trial.cell.scenario))
         users = str(trial.cell.users)
         self.master_argv = [
@@ -135,6 +141,7 @@ class LoadRun:
             **os.environ,
             "STATICBENCH_WARMUP": str(self.warmup),
             "STATICBENCH_HDR_DIR": str(self.hdr_dir),
+            WINDOW_MARK_ENV: str(self.window_mark),
         }
         process = LocustProcess(
             argv, cpus=self.cpus, cwd=str(PROJECT), env=env, log=self.raw / log, own_group=True
@@ -155,15 +162,23 @@ class LoadRun:
             with suppress(subprocess.TimeoutExpired):
                 master.wait(remaining)
 
-    @property
-    def measured_from(self) -> float:
-        """Seconds after start when the measured window opens (warm-up forgotten)."""
-        return LOCUST_STARTUP_S + self.warmup
+    def window_opened(self) -> float:
+        """Seconds after start when locust forgot its warm-up: what it says (the mark), or,
+        if it says nothing in time (or exits), the guess of a 1 s start-up."""
+        guess = LOCUST_STARTUP_S + self.warmup
+        deadline = self.started + guess + WINDOW_MARK_WAIT
+        master = self.processes[0].process
+        assert master is not None
+        while time.monotonic() < deadline and master.poll() is None:
+            with suppress(OSError, ValueError):
+                return float(self.window_mark.read_text(encoding="ascii")) - self.started
+            time.sleep(_POLL_S)
+        return guess
 
-    @property
-    def load_ends_at(self) -> float:
-        """Seconds after start when locust stops sending requests."""
-        return LOCUST_STARTUP_S + self.run_time
+    def window_closes(self, opened: float) -> float:
+        """Seconds after start when the measured window ends: `duration` plus the tail after
+        it opened (sooner if locust stops first: `sleep_until` returns when it exits)."""
+        return opened + self.duration + MEASURE_TAIL_S
 
     def wait(self) -> None:
         """Wait for the master; a hung or crashed locust raises LoadFailed (and is stopped)."""

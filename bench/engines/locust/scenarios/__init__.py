@@ -10,9 +10,12 @@ from pathlib import Path
 
 from bench.plan.axes import SCENARIOS
 
-__all__ = ["SCENARIOS", "scenario_file"]
+__all__ = ["SCENARIOS", "WINDOW_MARK_ENV", "scenario_file"]
 
 HERE = Path(__file__).resolve().parent
+# The file a locust process writes, once its warm-up is forgotten, with that moment's
+# time.monotonic(): the runner opens the server's cost window then (see LoadRun).
+WINDOW_MARK_ENV = "STATICBENCH_WINDOW_MARK"
 
 
 def scenario_file(name: str) -> Path:

@@ -19,6 +19,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,7 +39,10 @@ from bench.engines.locust.latency import (
     ProcessWindow,
     save,
 )
-from bench.engines.locust.scenarios import clock  # noqa: F401  (-t counts from the start)
+from bench.engines.locust.scenarios import (
+    WINDOW_MARK_ENV,
+    clock,  # noqa: F401  (-t counts from the start)
+)
 from bench.engines.locust.scenarios.client import ClientError, LeanClient
 from bench.engines.locust.scenarios.framing import DEFAULT_PARSER, PARSERS
 from bench.plan.axes import CLIENTS, LEAN
@@ -247,14 +251,31 @@ def _reset_after_warmup(environment: Environment, **_: object) -> None:
     runner = environment.runner
     WINDOW.begin()
     if warmup <= 0 or runner is None:
+        _say_window_open()
         return
 
     def forget_warmup() -> None:
         runner.stats.reset_all()
         LATENCY.reset()
         WINDOW.begin()
+        _say_window_open()
 
     gevent.spawn_later(warmup, forget_warmup)
+
+
+def _say_window_open() -> None:
+    """Tell the runner when the measured window opened (CLOCK_MONOTONIC, which every process
+    on the machine shares), so it samples the server over the same seconds instead of
+    guessing locust's start-up; the first process to say it wins (workers start together)."""
+    path = os.environ.get(WINDOW_MARK_ENV)
+    if not path:
+        return
+    temporary = f"{path}.{os.getpid()}"
+    with open(temporary, "w", encoding="ascii") as handle:
+        handle.write(repr(time.monotonic()))
+    with suppress(FileExistsError):
+        os.link(temporary, path)  # atomic, and never replaces an earlier process's mark
+    os.unlink(temporary)
 
 
 @events.test_stop.add_listener
