@@ -26,6 +26,26 @@ def open_listener(host: str, port: int, backlog: int, *, reuse_port: bool = Fals
     return sock
 
 
+def accept_waiting(
+    listener: socket.socket, limit: int
+) -> tuple[list[socket.socket], OSError | None]:
+    """The connections waiting on the non-blocking `listener` (at most `limit`), and the
+    error that stopped accepting, if any (e.g. out of file descriptors: the caller backs
+    off, since the listener stays readable). A client that gave up is skipped."""
+    accepted: list[socket.socket] = []
+    for _ in range(limit):
+        try:
+            sock, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            break
+        except ConnectionAbortedError:
+            continue
+        except OSError as error:
+            return accepted, error
+        accepted.append(sock)
+    return accepted, None
+
+
 def url_of(sock: socket.socket) -> str:
     """`http://host:port` for a bound socket (IPv6 hosts in brackets)."""
     host, port = sock.getsockname()[:2]

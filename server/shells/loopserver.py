@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from server.listener import tune_connection
+from server.listener import accept_waiting, tune_connection
 from server.response import DATE_LINE, Response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.shells.phases import TICK, Deadlines, Phase, too_many
@@ -107,18 +107,12 @@ class LoopServer(abc.ABC):
 
     def _accept_waiting(self) -> None:
         """Accept every waiting connection, up to the backlog."""
-        for _ in range(self.config.backlog):
-            try:
-                sock, _ = self.context.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except ConnectionAbortedError:
-                continue  # the client gave up before we accepted it
-            except OSError as error:  # e.g. out of file descriptors: back off, then retry
-                self._stop_accepting()
-                self._back_off(error)
-                return
+        accepted, error = accept_waiting(self.context.listener, self.config.backlog)
+        for sock in accepted:
             self._admit(sock)
+        if error is not None:  # e.g. out of file descriptors: back off, then retry
+            self._stop_accepting()
+            self._back_off(error)
 
     async def _accept_forever(self) -> None:
         while True:

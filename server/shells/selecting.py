@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from server.listener import tune_connection
+from server.listener import accept_waiting, tune_connection
 from server.protocol import RequestParser
 from server.response import Response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
@@ -150,19 +150,13 @@ class SelectorThread(abc.ABC):
             self.to_pool(data)
 
     def _accept_all(self) -> None:
-        while True:
-            try:
-                sock, _ = self.context.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except ConnectionAbortedError:
-                continue  # the client gave up before we accepted it
-            except OSError as error:  # e.g. out of file descriptors: keep serving others
-                self.context.accept_failed(error)
-                self.selector.unregister(self.context.listener)
-                self.accept_resumes_at = time.monotonic() + ACCEPT_RETRY_DELAY
-                return
+        accepted, error = accept_waiting(self.context.listener, self.config.backlog)
+        for sock in accepted:
             self._admit(sock)
+        if error is not None:  # e.g. out of file descriptors: keep serving the others
+            self.context.accept_failed(error)
+            self.selector.unregister(self.context.listener)
+            self.accept_resumes_at = time.monotonic() + ACCEPT_RETRY_DELAY
 
     def _admit(self, sock: socket.socket) -> None:
         sock.setblocking(False)  # no thread ever blocks on a client
