@@ -16,6 +16,7 @@ import pytest
 
 from bench.engines.wrk.command import WrkError, find_wrk, parse_wrk, wrk_command
 from bench.engines.wrk.engine import run_wrk
+from bench.perf.__main__ import parse_options, servers_to_measure
 from bench.perf.render import render, table
 from bench.perf.verdicts import (
     VS_CEILING,
@@ -224,3 +225,33 @@ def test_a_rate_of_error_responses_meets_no_target() -> None:
     )
     rows = [LoadRow("nginx", ok), LoadRow("threaded", non_2xx)]
     assert keepalive_assessment(Report({}, {}, SETTINGS, keepalive=rows), rows[1])[2] == "INVALID"
+
+
+def test_each_reader_asked_is_measured_where_the_variant_has_it() -> None:
+    options, _ = parse_options(["--reader", "aiofile,blocking", "--variants", "asyncio,threaded"])
+    report = Report(machine={}, versions={}, settings=SETTINGS)
+    measured = servers_to_measure(options, ["asyncio", "threaded"], report)
+    assert [tuple(row) for row in measured] == [
+        ("asyncio:aiofile", "asyncio", "aiofile"),  # not its own reader: no target
+        ("asyncio", "asyncio", "blocking"),  # its own reader keeps its name and targets
+        ("threaded", "threaded", "blocking"),
+    ]
+    assert report.notes == ["threaded: not measured with --reader aiofile, it has none"]
+
+
+def test_a_row_with_another_reader_keeps_its_references_but_has_no_target() -> None:
+    slow, fast = parse_wrk(fixture("wrk_latency_errors.txt")), parse_wrk(fixture("wrk_latency.txt"))
+    rows = [LoadRow("ceiling-asyncio", fast), LoadRow("asyncio:thread", slow)]
+    value, target, _ = assess(rows, rows[1], VS_CEILING)
+    assert value == pytest.approx(slow.requests_per_s / fast.requests_per_s)
+    assert target is None
+
+
+@pytest.mark.parametrize("value", ["", "mmap", "thread,nope"])
+def test_an_unknown_reader_is_refused_with_exit_2(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_options(["--reader", value])
+    assert exited.value.code == 2
+    assert "reader" in capsys.readouterr().err

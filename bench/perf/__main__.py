@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bench.engines.wrk.command import WrkError, find_wrk, wrk_version
 from bench.engines.wrk.engine import run_wrk
@@ -28,13 +28,13 @@ from bench.measure.cores import CoreBusy
 from bench.measure.sampling import TreeSampler
 from bench.perf.memory import measure_memory, raise_nofile
 from bench.perf.render import render
-from bench.perf.verdicts import IDLE_CONNECTIONS, LoadRow, Report, to_json
+from bench.perf.verdicts import IDLE_CONNECTIONS, READER_SEPARATOR, LoadRow, Report, to_json
 from bench.results.environment import MISSING, machine_info, versions
 from bench.targets.nginx import NginxServer, find_nginx, nginx_version
 from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess, free_port
 from bench.targets.start import original_server
 from server.cli_types import OneLineErrors, bounded
-from server.config import CACHE_MODES
+from server.config import CACHE_MODES, READERS
 from server.variants import VARIANTS, available_variants
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -57,6 +57,14 @@ class Running(Protocol):
 Starter = Callable[[], AbstractContextManager[Running]]
 
 
+class Measured(NamedTuple):
+    """One of our servers to measure: its row's name, the variant and the --reader asked."""
+
+    row: str
+    variant: str
+    reader: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """The parsed command line."""
@@ -67,6 +75,7 @@ class Options:
     load_cpus: list[int] | None
     variants: list[str]
     cache: str | None  # None: each variant's own (on; the blog variants' alru)
+    readers: list[str] | None  # None: each variant's own (its first reader)
     skip_nginx: bool
     json_path: Path | None
 
@@ -77,6 +86,14 @@ def _variant_list(text: str) -> list[str]:
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"unknown variant(s) {unknown}; known: {list(VARIANTS)}")
     return names
+
+
+def _reader_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in READERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown reader(s) {unknown}; known: {list(READERS)}")
+    return list(dict.fromkeys(names))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=CACHE_MODES,
         default=None,
         help="our variants' --cache (default: each its own, on; alru for the blog variants)",
+    )
+    add(
+        "--reader",
+        type=_reader_list,
+        default=None,
+        help="comma list of our variants' --reader, each measured in turn (default: each "
+        "variant's own); a row with another reader than the variant's own is named "
+        "VARIANT:READER and has no target",
     )
     add("--skip-nginx", action="store_true", help="do not measure nginx")
     add("--json", type=Path, default=None, help="also write the results as JSON here")
@@ -126,6 +151,7 @@ def parse_options(argv: Sequence[str] | None) -> tuple[Options, list[str]]:
         load_cpus=load_cpus,
         variants=args.variants or list(VARIANTS),
         cache=args.cache,
+        readers=args.reader,
         skip_nginx=args.skip_nginx,
         json_path=args.json,
     )
@@ -138,7 +164,8 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
                                 "server_cpus": options.server_cpus, "load_cpus": options.load_cpus,
                                 "warmup": WARMUP_SECONDS, "page": PAGE,
                                 "large_page": LARGE_PAGE,
-                                "cache": options.cache or "own"}  # fmt: skip
+                                "cache": options.cache or "own",
+                                "reader": ",".join(options.readers or ["own"])}  # fmt: skip
     tools = {
         "nginx": nginx_version(nginx) if nginx else MISSING,
         "wrk": wrk_version(wrk) if wrk else MISSING,
@@ -146,10 +173,14 @@ def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     return Report(machine_info(PROJECT), versions(tools), settings)
 
 
-def ours(variant: str, cache: str | None, cpus: list[int] | None) -> ServerProcess:
+def ours(
+    variant: str, cache: str | None, reader: str | None, cpus: list[int] | None
+) -> ServerProcess:
     """Our server; idle connections kept 60 s so the idle-memory probe sees them."""
     args = ["--variant", variant, "--cache", cache or VARIANTS[variant].default_cache,
             "--root", str(STATIC), "--keepalive-timeout", "60"]  # fmt: skip
+    if reader is not None:
+        args += ["--reader", reader]
     return ServerProcess(args, cpus=cpus)
 
 
@@ -221,6 +252,26 @@ def _measurable(options: Options, here: set[str], report: Report) -> list[str]:
     return [name for name in names if name not in lacking]
 
 
+def servers_to_measure(options: Options, names: list[str], report: Report) -> list[Measured]:
+    """(row name, variant, reader) for every variant × --reader it has (a note for the rest).
+
+    A variant's own reader keeps the variant's name, so its targets apply; another reader
+    is the row `VARIANT:READER`, compared with the same references but without a target.
+    """
+    measured: list[Measured] = []
+    for name in names:
+        variant = VARIANTS[name]
+        readers: list[str | None] = [*options.readers] if options.readers else [None]
+        for reader in readers:
+            if reader is not None and reader not in variant.readers:
+                report.notes.append(f"{name}: not measured with --reader {reader}, it has none")
+            elif reader is None or reader == variant.readers[0]:
+                measured.append(Measured(name, name, reader))
+            else:
+                measured.append(Measured(f"{name}{READER_SEPARATOR}{reader}", name, reader))
+    return measured
+
+
 def run(options: Options, report: Report, wrk: str | None, nginx: str | None) -> None:
     """Every measurement the tools and variants here allow, in one pass."""
     here = set(available_variants())
@@ -230,11 +281,12 @@ def run(options: Options, report: Report, wrk: str | None, nginx: str | None) ->
             with serving(name, start, report.keepalive) as server:
                 if server:
                     all_loads(wrk, options, report, server, name)
-    for name in _measurable(options, here, report):
-        start = partial(ours, name, options.cache, options.server_cpus)
-        with serving(name, start, report.keepalive) as server:
+    names = _measurable(options, here, report)
+    for row, name, reader in servers_to_measure(options, names, report):
+        start = partial(ours, name, options.cache, reader, options.server_cpus)
+        with serving(row, start, report.keepalive) as server:
             if server:
-                measure_variant(options, report, wrk, server, name)
+                measure_variant(options, report, wrk, server, row)
     if wrk:
         with serving("original", partial(original, options.server_cpus), report.close) as server:
             if server:
@@ -258,6 +310,8 @@ def measure_variant(
     """Every load wrk can run against one variant, then its memory."""
     if wrk:
         all_loads(wrk, options, report, server, name)
+    if READER_SEPARATOR in name:
+        return  # memory is measured once per variant, with its own reader
     no_load = "" if wrk else "RSS without a load run (no wrk)"
     report.memory.append(measure_memory(server.pid, server.url, name, no_load))
 

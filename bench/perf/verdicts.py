@@ -27,6 +27,8 @@ RSS_LIMIT_MB = 60.0
 IDLE_CONNECTIONS = 1000
 IDLE_LIMIT_MB = 30.0
 IDLE_TARGETED = frozenset({"asyncio", "uvloop"})
+# A row measured with another reader than its variant's own is named VARIANT:READER.
+READER_SEPARATOR = ":"
 
 PASS, MISS, NONE, INVALID = "PASS", "MISS", "—", "INVALID"
 
@@ -117,7 +119,8 @@ class Comparison:
 
     def reference_of(self, server: str) -> str | None:
         """The server `server` is compared with; None when it has none (or is the reference)."""
-        reference = self.per_server.get(server, self.reference if not self.per_server else None)
+        variant = server.split(READER_SEPARATOR, 1)[0]
+        reference = self.per_server.get(variant, self.reference if not self.per_server else None)
         return None if reference == server else reference
 
 
