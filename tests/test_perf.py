@@ -255,3 +255,12 @@ def test_an_unknown_reader_is_refused_with_exit_2(
         parse_options(["--reader", value])
     assert exited.value.code == 2
     assert "reader" in capsys.readouterr().err
+
+
+def test_the_tables_say_which_cache_and_reader_ran() -> None:
+    settings = {**SETTINGS, "cache": "off", "reader": "aiofile,thread"}
+    rows = [LoadRow("nginx", None, "did not start")]
+    report = Report({}, {}, settings, keepalive=rows, large=rows)
+    titles = [line for line in render(report).splitlines() if line.startswith(("Keep", "Large"))]
+    assert len(titles) == 2
+    assert all("(cache off, reader aiofile,thread)" in title for title in titles)

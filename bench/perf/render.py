@@ -113,12 +113,18 @@ def _wrk(report: Report) -> str:
     return f"wrk -t1 -c{settings['connections']} -d{settings['duration']:g}s"
 
 
+def _modes(report: Report) -> str:
+    """Which cache and reader our variants ran with, as the table titles say it."""
+    cache = report.settings.get("cache", "on")
+    reader = report.settings.get("reader", "own")
+    modes = "each variant's own cache" if cache == "own" else f"cache {cache}"
+    return modes if reader == "own" else f"{modes}, reader {reader}"
+
+
 def keepalive_table(report: Report) -> str:
     """Keep-alive throughput against nginx and the ceiling sketch."""
     page = report.settings.get("page", "/index.html")
-    cache = report.settings.get("cache", "on")
-    cache = "each variant's own cache" if cache == "own" else f"cache {cache}"
-    title = f"Keep-alive: {_wrk(report)} GET {page} ({cache})"
+    title = f"Keep-alive: {_wrk(report)} GET {page} ({_modes(report)})"
     text = load_table(title, report.keepalive, KEEPALIVE_COMPARISONS)
     return f"{text}\n{CEILING_NOTE}\n{CORE_NOTE}"
 
@@ -143,7 +149,7 @@ def close_table(report: Report) -> str:
 def large_table(report: Report) -> str:
     """A 1 MiB file, keep-alive, against nginx."""
     page = report.settings.get("large_page", "the 1 MiB file")
-    title = f"Large file: {_wrk(report)} GET {page} (cache on)"
+    title = f"Large file: {_wrk(report)} GET {page} ({_modes(report)})"
     return load_table(title, report.large, LARGE_COMPARISONS)
 
 
