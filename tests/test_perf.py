@@ -264,3 +264,13 @@ def test_the_tables_say_which_cache_and_reader_ran() -> None:
     titles = [line for line in render(report).splitlines() if line.startswith(("Keep", "Large"))]
     assert len(titles) == 2
     assert all("(cache off, reader aiofile,thread)" in title for title in titles)
+
+
+def test_a_missing_large_file_is_refused_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("bench.perf.__main__.STATIC", tmp_path)  # a site without generated/
+    with pytest.raises(SystemExit) as exited:
+        parse_options([])
+    assert exited.value.code == 2
+    assert "make_static.py" in capsys.readouterr().err

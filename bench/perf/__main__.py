@@ -142,6 +142,9 @@ def parse_options(argv: Sequence[str] | None) -> tuple[Options, list[str]]:
         parser.error(f"--server-cpu/--load-cpu must be among the CPUs available: {allowed}")
     elif args.server_cpu == args.load_cpu:
         parser.error("--server-cpu and --load-cpu must differ")
+    if not (STATIC / LARGE_PAGE.lstrip("/")).is_file():  # a 404 rate would measure nothing
+        parser.error(f"{STATIC}{LARGE_PAGE} is missing: run `python scripts/make_static.py` "
+                     "first (`nox -s perf` does)")  # fmt: skip
     if args.json is not None and not args.json.parent.is_dir():
         parser.error(f"--json: directory not found: {args.json.parent}")
     options = Options(
