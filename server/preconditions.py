@@ -46,7 +46,7 @@ FULL = Decision(Outcome.FULL)
 def evaluate(request: Request, entry: FileEntry) -> Decision:
     """Apply the preconditions in RFC 9110 §13.2.2's order, then Range."""
     headers = request.headers
-    if _INTERESTING.isdisjoint(headers):
+    if CONDITIONAL_FIELDS.isdisjoint(headers):
         return FULL  # the common case: a plain GET
     failed = _precondition_failure(headers, entry)
     if failed is not None:
@@ -58,7 +58,8 @@ def evaluate(request: Request, entry: FileEntry) -> Decision:
     return byte_range(headers["range"], entry.size)
 
 
-_INTERESTING = frozenset(
+# The fields that can make a GET anything but the whole file; without them, FULL.
+CONDITIONAL_FIELDS = frozenset(
     {"if-match", "if-unmodified-since", "if-none-match", "if-modified-since", "range"}
 )
 

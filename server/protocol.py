@@ -28,13 +28,20 @@ _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f
 _HEAD_END_LF = re.compile(rb"\r?\n\r?\n")
 # RFC 9112 §2.1: HTTP-message = start-line CRLF *( field-line CRLF ) CRLF, with CRLF line
 # endings only and each field-line as in §5 (name token, ":", value without controls). One
-# C-level match validates a whole common head at once; anything else (bare LFs, leading
-# empty lines, an error to name precisely) takes the line-by-line path below.
-_FIELD_LINE = _TOKEN + rb":[^\x00-\x08\x0a-\x1f\x7f]*+\r\n"
+# C-level match validates a whole common head at once, on the head decoded as latin-1 (one
+# decode, and every group is already text); anything else (bare LFs, leading empty lines,
+# an error to name precisely) takes the line-by-line path below.
+_TEXT_TOKEN = _TOKEN.decode("ascii")
+_FIELD_LINE = _TEXT_TOKEN + r":[^\x00-\x08\x0a-\x1f\x7f]*+\r\n"
 _CRLF_HEAD = re.compile(
-    rb"(" + _TOKEN + rb") ([\x21-\x7e]++) HTTP/1\.([0-9])\r\n((?:" + _FIELD_LINE + rb")*+)\r\n"
+    r"(" + _TEXT_TOKEN + r") ([\x21-\x7e]++) HTTP/1\.([0-9])\r\n((?:" + _FIELD_LINE + r")*+)\r\n"
 ).fullmatch
+# Each field line is at least this long (a one-character name, ":", CRLF).
+_SHORTEST_FIELD_LINE = 4
 _NOT_REQUEST_LINE = re.compile(rb"[^\x20-\x7e]")  # a byte no request-line may contain
+
+
+_new = tuple.__new__
 
 
 class ProtocolError(Exception):
@@ -101,12 +108,14 @@ class RequestParser:
 
     def next(self) -> Request | None:
         """The next complete request, or None until more bytes arrive; raises ProtocolError."""
-        if self._state is _State.BROKEN:
+        state = self._state
+        if state is _State.HEAD:
+            if not self._buffer:
+                return None  # nothing buffered: the common answer after a response
+        elif state is _State.BROKEN:
             raise ProtocolError(400, "connection already failed")
-        if self._state is _State.HEAD and not self._buffer:
-            return None  # nothing buffered: the common answer after a response
         try:
-            if self._state is not _State.HEAD and not self._discard_body():
+            if state is not _State.HEAD and not self._discard_body():
                 return None
             return self._crlf_head() or self._next_head()
         except ProtocolError:
@@ -116,35 +125,43 @@ class RequestParser:
     # -- the head --------------------------------------------------------------------
 
     def _crlf_head(self) -> Request | None:
-        """The common head (CRLF only, within limits), parsed where it lies; else None."""
-        buffer = self._buffer
-        end = buffer.find(b"\r\n\r\n", max(0, self._scanned - 3)) + 4
+        """The common head (CRLF only, within limits), parsed in one match; else None.
+
+        The hot path of every request, so the checks that cannot fail for a short head are
+        skipped by its length and the helpers are written out here.
+        """
+        buffer, scanned = self._buffer, self._scanned
+        end = buffer.find(b"\r\n\r\n", scanned - 3 if scanned > 3 else 0) + 4
         if end < 4 or end > MAX_HEAD_BYTES:
             return None
-        match = _CRLF_HEAD(buffer, 0, end)
-        if match is None or match.start(4) - 2 > MAX_REQUEST_LINE:
+        whole = end == len(buffer)
+        match = _CRLF_HEAD((buffer if whole else buffer[:end]).decode("latin-1"))
+        if match is None or (end > MAX_REQUEST_LINE and match.start(4) - 2 > MAX_REQUEST_LINE):
             return None
         method, target, minor, fields = match.groups()
-        if fields.count(b"\n") > MAX_HEADER_FIELDS:
+        if (
+            len(fields) > _SHORTEST_FIELD_LINE * MAX_HEADER_FIELDS
+            and fields.count("\n") > MAX_HEADER_FIELDS
+        ):
             return None
-        self._consume(end)
-        version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"  # RFC 9110 §6.2, as below
+        self._scanned = 0
+        if whole:
+            self._buffer = b""
+        else:
+            del self._mutable()[:end]
         headers = _decode_fields(fields)
-        if version == "HTTP/1.1":
-            _require_host(headers)
-        request = Request(method.decode("ascii"), target.decode("ascii"), version, headers,
-                          _keep_alive(version, headers))  # fmt: skip
+        if minor == "0":  # RFC 9110 §6.2: 1.x above 1.1 is taken as 1.1, as below
+            version, keep_alive = "HTTP/1.0", _keep_alive("HTTP/1.0", headers)
+        elif "host" not in headers:
+            raise ProtocolError(400, "missing Host header")  # RFC 9112 §3.2
+        else:  # RFC 9112 §9.3: 1.1 persists unless told otherwise
+            version = "HTTP/1.1"
+            keep_alive = "connection" not in headers or _keep_alive(version, headers)
+        # tuple's own __new__: a NamedTuple's runs Python code; the same values, one C call
+        request: Request = _new(Request, (method, target, version, headers, keep_alive))
         if "content-length" in headers or "transfer-encoding" in headers:
             self._start_body(request)  # a GET has no body: skip the framing checks
         return request
-
-    def _consume(self, length: int) -> None:
-        """Drop the first `length` bytes; a buffer consumed whole is simply replaced."""
-        self._scanned = 0
-        if length == len(self._buffer):
-            self._buffer = b""
-        else:
-            del self._mutable()[:length]
 
     def _mutable(self) -> bytearray:
         """The buffer as a bytearray, for the paths that trim it in place."""
@@ -342,12 +359,12 @@ def _parse_fields(lines: list[bytes]) -> dict[str, str]:
     return headers
 
 
-def _decode_fields(fields: bytes) -> dict[str, str]:
-    """Field lines already validated by `_CRLF_HEAD`: decoded in one call, split, trimmed."""
+def _decode_fields(fields: str) -> dict[str, str]:
+    """Field lines already validated (and decoded) by `_CRLF_HEAD`: split and trimmed."""
     headers: dict[str, str] = {}
     if not fields:
         return headers
-    for line in fields[:-2].decode("latin-1").split("\r\n"):
+    for line in fields[:-2].split("\r\n"):
         name, _, value = line.partition(":")
         name = name.lower()
         value = value.strip(" \t")

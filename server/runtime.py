@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from server.clock import CoarseClock
 from server.config import ServerConfig
 from server.files import SiteRoot
 from server.static import StaticSite
@@ -39,6 +40,7 @@ class ServerContext:
     site: StaticSite
     stats: ServerStats
     on_ready: Callable[[], None]
+    clock: CoarseClock = field(default_factory=CoarseClock)  # the store's; a loop advances it
     _quiet_until: float = 0.0  # no client-event log line before this monotonic time
     _lock: threading.Lock = field(default_factory=threading.Lock)  # the threaded shell
 
@@ -92,8 +94,10 @@ def build_context(
     stats = ServerStats()
     assert config.cache is not None, "fill the variant's own first (Variant.configured)"
     assert config.reader is not None, "fill the variant's own first (Variant.configured)"
-    store = build_store(SiteRoot(config.root), config.cache, config.reader, config.store, stats)
-    return ServerContext(config, listener, StaticSite(store), stats, on_ready)
+    clock = CoarseClock()
+    root = SiteRoot(config.root)
+    store = build_store(root, config.cache, config.reader, config.store, stats, clock)
+    return ServerContext(config, listener, StaticSite(store), stats, on_ready, clock)
 
 
 def serve(context: ServerContext, shell: Callable[[ServerContext], None]) -> None:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from server.files import FileEntry, FileStore, Lookup, Missing, Redirect
-from server.preconditions import Outcome, evaluate
+from server.preconditions import CONDITIONAL_FIELDS, Outcome, evaluate
 from server.protocol import ProtocolError, Request
 from server.response import (
     CLOSE,
@@ -27,6 +27,9 @@ from server.response import (
 
 NOT_FOUND_PAGE = "/not_found.html"
 _ALLOW = header_lines(("Allow", "GET, HEAD"))
+# Response(...) and Route(...) run a Python-level __new__; on the hot path they are built
+# with tuple's own (same values, one C call).
+_new = tuple.__new__
 
 
 class Route(NamedTuple):
@@ -105,13 +108,16 @@ def _flow(request: Request, step: Route | Response) -> Flow:
 
 def route(request: Request) -> Route | Response:
     """Method and target checks that need no file: a Route, or the answer itself."""
-    if request.method not in ("GET", "HEAD"):
+    method, target = request.method, request.target
+    if method != "GET" and method != "HEAD":
         response = text_response(405, extra=_ALLOW)
         return _finish(request, response)
-    path, query = split_target(request.target)
-    if path is None:
+    if target[:1] == "/" and "#" not in target:  # origin form: `split_target`'s answer
+        return _new(Route, target.partition("?")[::2])
+    found, query = split_target(target)
+    if found is None:
         return error_response(ProtocolError(400, "unsupported request target"), request)
-    return Route(path, query)
+    return Route(found, query)
 
 
 def split_target(target: str) -> tuple[str | None, str]:
@@ -127,6 +133,11 @@ def split_target(target: str) -> tuple[str | None, str]:
 
 def respond_to(request: Request, entry: FileEntry) -> Response:
     """The response for a found file, after conditionals and Range (RFC 9110 §13, §14)."""
+    if entry.body is not None and CONDITIONAL_FIELDS.isdisjoint(request.headers):
+        # The whole file from memory (`evaluate` would say FULL), finished as `_finish` does.
+        connection = _CONNECTIONS[request.keep_alive, request.version]
+        body = (200, entry.full_headers, entry.body, connection, request.method != "HEAD")
+        return _new(Response, body)
     decision = evaluate(request, entry)
     if decision.outcome is Outcome.FULL:
         response = Response(200, entry.full_headers, _body(entry, 0, entry.size))
@@ -182,14 +193,19 @@ def _body(entry: FileEntry, offset: int, length: int) -> bytes | FileSpan:
     return entry.body[offset : offset + length]
 
 
+# A response's connection line from (request.keep_alive, request.version): a 1.0 client that
+# asked to stay is told it may, a 1.1 one needs no word (RFC 9112 §9.3).
+_CONNECTIONS = {
+    (True, "HTTP/1.1"): PERSIST,
+    (True, "HTTP/1.0"): KEEP_ALIVE,
+    (False, "HTTP/1.1"): CLOSE,
+    (False, "HTTP/1.0"): CLOSE,
+}
+
+
 def _finish(request: Request, response: Response, *, close: bool = False) -> Response:
     """Apply HEAD (no body) and the connection's fate to a built response."""
-    if close or not request.keep_alive:
-        connection = CLOSE
-    elif request.version == "HTTP/1.0":
-        connection = KEEP_ALIVE
-    else:
-        connection = PERSIST
+    connection = CLOSE if close else _CONNECTIONS[request.keep_alive, request.version]
     send_body = response.send_body and request.method != "HEAD"
     if connection == response.connection and send_body == response.send_body:
         return response

@@ -3,7 +3,8 @@
 `ReadingStore` (cache off) asks the reader (`server.readers`) on every request;
 `CachedStore` (cache on) keeps lookups and small files' bytes in a `BoundedLru` and
 revalidates an entry against the file system once it is older than `max_age` seconds, so
-a changed file is never served stale for longer than that; `AlruStore` (cache alru) is the
+a changed file is never served stale for longer than that (on an event loop, whose hits
+read a `CoarseClock`, up to its `RESOLUTION` longer); `AlruStore` (cache alru) is the
 blog post's choice, `async_lru.alru_cache` around the reader's async load, with `ttl` =
 `max_age` so a changed file is read again after that. Files above `stream_threshold` are
 never held in memory: their metadata is returned and the shell streams them.
@@ -21,6 +22,7 @@ import time
 from async_lru import alru_cache
 
 from server.cache import BoundedLru
+from server.clock import CoarseClock
 from server.config import CacheMode, Reader, StoreConfig
 from server.files import FileEntry, FileStore, Lookup, SiteRoot
 from server.readers import make_reader
@@ -42,11 +44,17 @@ class ReadingStore:
     """Cache off: every request resolves the path and reads the file again."""
 
     def __init__(
-        self, root: SiteRoot, config: StoreConfig, stats: ServerStats, reader: Reader = "aiofile"
+        self,
+        root: SiteRoot,
+        config: StoreConfig,
+        stats: ServerStats,
+        reader: Reader = "aiofile",
+        clock: CoarseClock | None = None,
     ) -> None:
         self.config = config
         self.stats = stats
         self.reader = make_reader(reader, root, config, stats)
+        self.clock = CoarseClock() if clock is None else clock  # advanced by an event loop
 
     def lookup_now(self, key: str) -> Lookup | None:
         """Read on the spot if the reader works on the loop thread; else None (await)."""
@@ -62,12 +70,20 @@ class ReadingStore:
 
 
 class CachedStore(ReadingStore):
-    """Cache on: lookups and small files' bytes kept in a bounded LRU, revalidated by age."""
+    """Cache on: lookups and small files' bytes kept in a bounded LRU, revalidated by age.
+
+    Each entry is kept with its deadline: the monotonic time after which it is re-checked.
+    """
 
     def __init__(
-        self, root: SiteRoot, config: StoreConfig, stats: ServerStats, reader: Reader = "aiofile"
+        self,
+        root: SiteRoot,
+        config: StoreConfig,
+        stats: ServerStats,
+        reader: Reader = "aiofile",
+        clock: CoarseClock | None = None,
     ) -> None:
-        super().__init__(root, config, stats, reader)
+        super().__init__(root, config, stats, reader, clock)
         # The threaded shell shares one store across threads, and `+=` is not atomic.
         self._lock = threading.Lock()
         self._entries: BoundedLru[str, tuple[Lookup, float]] = BoundedLru(
@@ -75,7 +91,17 @@ class CachedStore(ReadingStore):
         )
 
     def lookup_now(self, key: str) -> Lookup | None:
-        """A fresh entry; with the blocking reader also a re-check or a load on the spot."""
+        """A fresh entry; with the blocking reader also a re-check or a load on the spot.
+
+        Only ever called on an event loop's thread, the one thread that touches the store
+        there: once the loop advances the clock, a hit takes no lock and reads no clock.
+        """
+        clock = self.clock
+        if clock.ticking:
+            item = self._entries.get(key)
+            if item is not None and clock.now <= item[1]:
+                self.stats.cache_hits += 1
+                return item[0]
         if self.reader.inline:
             return self.lookup_blocking(key)
         fresh, _ = self._cached(key)
@@ -105,7 +131,7 @@ class CachedStore(ReadingStore):
             item = self._entries.get(key)
             if item is None:
                 return None, None
-            if time.monotonic() - item[1] <= self.config.max_age:
+            if time.monotonic() <= item[1]:
                 self.stats.cache_hits += 1
                 return item[0], None
         return None, item[0]
@@ -120,7 +146,7 @@ class CachedStore(ReadingStore):
         with self._lock:
             if unchanged:
                 self.stats.cache_hits += 1
-                self._entries.put(key, (found, time.monotonic()), _cost(found))
+                self._entries.put(key, (found, self._deadline()), _cost(found))
             else:
                 self._entries.pop(key)
         return unchanged
@@ -128,9 +154,12 @@ class CachedStore(ReadingStore):
     def _remember(self, key: str, found: Lookup) -> Lookup:
         with self._lock:
             self.stats.cache_misses += 1
-            self._entries.put(key, (found, time.monotonic()), _cost(found))
+            self._entries.put(key, (found, self._deadline()), _cost(found))
             self.stats.cache_evictions = self._entries.evictions
         return found
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.config.max_age
 
 
 class AlruStore(ReadingStore):
@@ -142,9 +171,14 @@ class AlruStore(ReadingStore):
     """
 
     def __init__(
-        self, root: SiteRoot, config: StoreConfig, stats: ServerStats, reader: Reader = "aiofile"
+        self,
+        root: SiteRoot,
+        config: StoreConfig,
+        stats: ServerStats,
+        reader: Reader = "aiofile",
+        clock: CoarseClock | None = None,
     ) -> None:
-        super().__init__(root, config, stats, reader)
+        super().__init__(root, config, stats, reader, clock)
         self._load = alru_cache(maxsize=config.max_entries, ttl=config.max_age)(self._miss)
 
     def lookup_now(self, key: str) -> Lookup | None:
@@ -181,7 +215,12 @@ _STORES: dict[CacheMode, type[ReadingStore]] = {
 
 
 def build_store(
-    root: SiteRoot, cache: CacheMode, reader: Reader, config: StoreConfig, stats: ServerStats
+    root: SiteRoot,
+    cache: CacheMode,
+    reader: Reader,
+    config: StoreConfig,
+    stats: ServerStats,
+    clock: CoarseClock | None = None,
 ) -> FileStore:
     """The store for `--cache` over the reader for `--reader`: the only place they are chosen."""
-    return _STORES[cache](root, config, stats, reader)
+    return _STORES[cache](root, config, stats, reader, clock)

@@ -360,3 +360,34 @@ def test_cache_on_with_the_blocking_reader_answers_misses_now(site: Path) -> Non
     assert body(store.lookup_now("/small.txt")) == b"hello"  # a miss, loaded on the spot
     assert body(store.lookup_now("/small.txt")) == b"hello"  # then a hit
     assert (stats.cache_hits, stats.cache_misses, stats.file_reads) == (1, 1, 1)
+
+
+class _NoLock:
+    """Stands in for the store's lock where a hit must not take it."""
+
+    def __enter__(self) -> None:
+        raise AssertionError("a hit on a ticking clock took the lock")
+
+    def __exit__(self, *_: object) -> None: ...
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_ticking_clock_decides_a_hit_without_the_lock(site: Path, reader: Reader) -> None:
+    """On an event loop (a ticking `CoarseClock`) a hit reads the clock's `now`, not the real
+    clock, and takes no lock; once the clock advances past max-age, the entry is re-checked."""
+    store, stats = make(CachedStore, site, reader)
+    assert isinstance(store, CachedStore)
+    store.lookup_blocking("/small.txt")
+    store.clock.advance()
+    replace_contents(site / "small.txt", b"changed!")
+    time.sleep(MAX_AGE * 1.5)  # expired by the real clock, not yet by the coarse one
+    real_lock, store._lock = store._lock, _NoLock()  # type: ignore[assignment]
+    assert body(store.lookup_now("/small.txt")) == b"hello"  # a hit, as of the last advance
+    store._lock = real_lock
+    store.clock.advance()
+    found = store.lookup_now("/small.txt")
+    if reader == "blocking":
+        assert body(found) == b"changed!"  # re-checked on the spot, and re-read
+    else:
+        assert found is None  # the shell must await `lookup`
+    assert stats.cache_hits == 1

@@ -1,12 +1,8 @@
-"""The asyncio.Protocol shell, run on asyncio's own loop or on uvloop's.
-
-It only moves bytes: socket → parser → site → transport. Responses already in memory are
-written synchronously from `data_received` (no task per request); a request that needs
-file I/O, or a body to stream, gets one task, and the connection answers its later
-pipelined requests only after that one, in order. Write flow control: while the
-transport's buffer is over 64 KiB we stop reading and answering. Sending, the lingering
-close and the reset: `transports.TransportSender`; accepting, the sweep, shutdown:
-`loopserver.LoopServer`.
+"""The asyncio.Protocol shell, on asyncio's own loop or uvloop's: socket → parser → site →
+transport. A response in memory is written from `data_received` itself (no task); one that
+needs file I/O or streaming gets a task, and later pipelined requests wait for it, in order.
+Over 64 KiB buffered, it neither reads nor answers. Sending, lingering and resets:
+`transports.TransportSender`; accepting, the sweep, shutdown: `loopserver.LoopServer`.
 """
 
 from __future__ import annotations
@@ -20,7 +16,6 @@ from server.runtime import ServerContext
 from server.shells import loopserver, sending
 from server.shells.answers import answer, answer_now, counted
 from server.shells.driver import send_response
-from server.shells.outgoing import FileShrank
 from server.shells.phases import Phase, late_head
 from server.shells.transports import TransportSender
 from server.static import error_response, internal_error
@@ -42,14 +37,13 @@ class AioServer(loopserver.LoopServer):
 class HttpConnection(asyncio.Protocol):
     """One client connection: keep-alive, pipelining, flow control, its phases."""
 
+    out: TransportSender  # set by connection_made, which asyncio calls before anything else
+
     def __init__(self, server: AioServer) -> None:
         self.server, self.context = server, server.context
         self.parser = RequestParser()
-        self.out: TransportSender | None = None
         self.task: asyncio.Task[None] | None = None  # a response that needs I/O
-        self.closing = False
         self.last_active = self.head_started = server.now
-        self.lingering_since: float | None = None  # closing, waiting for the client's FIN
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.out = TransportSender(transport)
@@ -57,42 +51,32 @@ class HttpConnection(asyncio.Protocol):
         self.context.stats.connections += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closing = True
         self.server.connections.discard(self)
-        if self.out is not None:
-            self.out.closed()
+        self.out.closed()
         if self.task is not None:
             self.task.cancel()
 
     def data_received(self, data: bytes) -> None:
-        if self.closing:
+        if self.out.closing:
             return  # a lingering close reads and discards
         if not self.parser.has_partial_request:
             self.head_started = self.server.now
         self.parser.feed(data)
-        self.last_active = self.server.now
-        if self.task is None:
-            self._answer_ready()
+        self._answer_ready()
 
     def pause_writing(self) -> None:
-        assert self.out is not None
         self.out.pause()
-        self.out.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        assert self.out is not None
-        self.out.resume()
-        if not self.closing:
-            self.out.transport.resume_reading()
-        if self.task is None:
-            self._answer_ready()
+        self.out.resume(reading=not self.out.closing)
+        self._answer_ready()
 
     def _answer_ready(self) -> None:
         """Answer, in order, every complete request whose response is in memory."""
-        assert self.out is not None
-        while not (self.closing or self.task is not None or self.out.paused):
+        parser, out = self.parser, self.out
+        while not (out.closing or out.paused or self.task is not None):
             try:
-                request = self.parser.next()
+                request = parser.next()
             except ProtocolError as error:
                 return self._send(error_response(error))
             if request is None:
@@ -105,7 +89,7 @@ class HttpConnection(asyncio.Protocol):
 
     def _send(self, response: Response) -> None:
         """Write a response held in memory, at once."""
-        if not self.closing and self.out is not None:
+        if not self.out.closing:
             response = self.server.final(response)
             self.out.transport.writelines(response.pieces())
             counted(self.context, response)
@@ -113,36 +97,31 @@ class HttpConnection(asyncio.Protocol):
 
     async def _answer_slowly(self, request: Request, response: Response | None) -> None:
         """Answer one request that needs file I/O or streaming, then go on with the pipeline."""
-        assert self.out is not None
+        out = self.out
         try:
             response = self.server.final(response or await answer(self.context, request))
-            self.out.transport.pause_reading()  # pipelined requests wait in the kernel
-            await send_response(response, self.out, self.context, self.out.send, self.out.stalled)
+            out.transport.pause_reading()  # pipelined requests wait in the kernel
+            await send_response(response, out, self.context, out.send, out.stalled)
             self._sent(response)
-        except sending.PEER_GONE:
-            self.context.peer_gone()
-            self.abort()
-        except FileShrank:  # the framing is broken
-            self.abort()
+        except OSError as error:  # the client left (PEER_GONE), or the framing is broken
+            sending.send_failed(self.context, error, self.abort)
         except Exception as error:
             self.context.report_crash("respond", error)
             self._send(internal_error())
         self.task = None
-        if not self.closing:
-            self.out.transport.resume_reading()
+        if not out.closing:
+            out.transport.resume_reading()
             self._answer_ready()
 
     def _sent(self, response: Response) -> None:
         self.last_active = self.server.now
         if response.close:
-            self._close()
+            self.out.linger()  # FIN, then read and discard until the client's FIN
 
     def state(self) -> tuple[Phase, float]:
         """Its phase and since when, for the sweep (`server.shells.phases`)."""
-        if self.lingering_since is not None:
-            return Phase.LINGER, self.lingering_since
-        if self.out is not None and self.out.stalled_since is not None:
-            return Phase.STALLED, self.out.stalled_since
+        if (held := self.out.held()) is not None:
+            return held
         if self.task is not None:
             return Phase.BUSY, 0.0
         if self.parser.has_partial_request:
@@ -151,7 +130,7 @@ class HttpConnection(asyncio.Protocol):
 
     def expire(self, phase: Phase) -> None:
         """The phase's answer once it outlasted its deadline."""
-        if phase is Phase.LINGER and self.out is not None:
+        if phase is Phase.LINGER:
             self.out.close()
         elif phase is Phase.STALLED:
             self.context.send_timed_out()
@@ -159,21 +138,11 @@ class HttpConnection(asyncio.Protocol):
         elif phase is Phase.HEAD:
             self._send(late_head())
         elif phase is Phase.IDLE:
-            self._close()
-
-    def _close(self) -> None:
-        """FIN, then read and discard until the client's FIN (see `phases.LINGER`)."""
-        if not self.closing and self.out is not None:
-            self.closing = True
-            self.out.shutdown_write()
-            self.out.transport.resume_reading()
-            self.lingering_since = self.server.now
+            self.out.linger()
 
     def abort(self) -> None:
         """Drop the connection with a reset."""
-        self.closing = True
-        if self.out is not None:
-            self.out.abort()
+        self.out.abort()
 
 
 def run(context: ServerContext) -> None:

@@ -21,7 +21,6 @@ from server.runtime import ServerContext
 from server.shells import sending
 from server.shells.answers import answer, counted
 from server.shells.loopserver import LoopServer
-from server.shells.outgoing import FileShrank
 from server.shells.phases import Phase, late_head
 from server.shells.sending import Send, Stalled
 from server.static import error_response
@@ -139,11 +138,8 @@ class Connection:
             if not self.aborted:
                 raise  # the loop is closing
             self.channel.abort()
-        except sending.PEER_GONE:
-            self.context.peer_gone()
-            self.channel.abort()
-        except (FileShrank, OSError):  # the framing is broken: reset
-            self.channel.abort()
+        except OSError as error:  # the client left (PEER_GONE), or the framing is broken
+            sending.send_failed(self.context, error, self.channel.abort)
         finally:
             self.server.connections.discard(self)
             self.channel.close()

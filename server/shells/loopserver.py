@@ -4,8 +4,9 @@ A shell subclasses `LoopServer` and says what to do with an accepted socket; eve
 else is here, once: the loop the variant names (asyncio's or uvloop's), accepting with a
 back-off when accept() fails (e.g. out of file descriptors), refusing connections over
 --max-connections with a 503, the once-a-second sweep that gives overdue connections
-their phase's answer (`server.shells.phases`), and shutdown: stop accepting, close idle
-connections at once, let busy ones finish within the grace period, then reset the rest.
+their phase's answer (`server.shells.phases`), the store's coarse clock (`server.clock`),
+and shutdown: stop accepting, close idle connections at once, let busy ones finish within
+the grace period, then reset the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from server.clock import RESOLUTION
 from server.listener import accept_waiting, tune_connection
 from server.response import DATE_LINE, Response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
@@ -82,6 +84,7 @@ class LoopServer(abc.ABC):
         for signum in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(signum, stop.set)
         self._tick()
+        self._advance_clock()
         self._start_accepting()
         self.context.on_ready()
         await stop.wait()
@@ -149,6 +152,10 @@ class LoopServer(abc.ABC):
         DATE_LINE.tick()
         self._sweep()
         self.loop.call_later(TICK, self._tick)  # also during shutdown: stalls still count
+
+    def _advance_clock(self) -> None:
+        self.context.clock.advance()  # the store's hits read it (see `server.clock`)
+        self.loop.call_later(RESOLUTION, self._advance_clock)
 
     def _sweep(self) -> None:
         overdue, stopping = self.deadlines.overdue, self.stopping

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiofile import AIOFile
 
 from server.response import FileSpan
+from server.runtime import ServerContext
 from server.shells.outgoing import COPY_CHUNK, UNAVAILABLE, FileShrank
 from server.stats import ServerStats
 
@@ -31,6 +32,14 @@ Stalled = Callable[[Awaitable[None]], Awaitable[None]]  # awaits, marking the se
 # Sends a span of the open file (its descriptor given) with sendfile; returns bytes sent.
 SendFile = Callable[[int], Awaitable[int]]
 Send = Callable[[bytes | memoryview], Awaitable[None]]  # sends bytes, waiting for room
+
+
+def send_failed(context: ServerContext, error: OSError, abort: Callable[[], None]) -> None:
+    """A send failed mid-response: reset the connection (`abort`); a client that left is
+    counted as such (never an error), a broken framing (`FileShrank`, any other OSError) not."""
+    if isinstance(error, PEER_GONE):
+        context.peer_gone()
+    abort()
 
 
 class SendfileUnavailable(Exception):

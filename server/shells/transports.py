@@ -1,9 +1,10 @@
 """Sending on an asyncio transport under flow control: the Protocol and streams shells share it.
 
 A `TransportSender` bounds the transport's write buffer (above HIGH_WATER the protocol
-is paused; `drain` waits until it is resumed), sends large files with sendfile beside the
-transport, half-closes for a lingering close and resets. The Protocol shell feeds it its
-own pause/resume/lost callbacks; the streams shell waits in `StreamWriter.drain` instead.
+is paused and stops reading; `drain` waits until it is resumed), sends large files with
+sendfile beside the transport, half-closes for a lingering close and resets. The Protocol
+shell feeds it its own pause/resume/lost callbacks; the streams shell waits in
+`StreamWriter.drain` instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from server.listener import reset_on_close
 from server.response import FileSpan
 from server.shells import sending
 from server.shells.driver import Sender
+from server.shells.phases import Phase
 from server.shells.sending import Stalled
 
 
@@ -28,23 +30,36 @@ class TransportSender(Sender):
         self.sock = transport.get_extra_info("socket")  # gone from uvloop's once it closes
         self.transport.set_write_buffer_limits(high=sending.HIGH_WATER, low=sending.LOW_WATER)
         self.paused = self.lost = False
+        self.closing = False  # its last response is out (lingering, reset or lost): send no more
         self._resumed: asyncio.Future[None] | None = None
         self.stalled_since: float | None = None  # loop time since which a send waits
+        self.lingering_since: float | None = None  # loop time since `linger`
 
     def pause(self) -> None:
-        """The protocol's pause_writing: the buffer is over HIGH_WATER."""
+        """The protocol's pause_writing: the buffer is over HIGH_WATER; stop reading too."""
         self.paused = True
         self.stalled_since = asyncio.get_running_loop().time()
+        self.transport.pause_reading()
 
-    def resume(self) -> None:
+    def resume(self, *, reading: bool = False) -> None:
         """The protocol's resume_writing (and connection_lost): wake a waiting send."""
         self.paused, self.stalled_since = False, None
+        if reading:
+            self.transport.resume_reading()
         if self._resumed is not None and not self._resumed.done():
             self._resumed.set_result(None)
 
+    def held(self) -> tuple[Phase, float] | None:
+        """LINGER or STALLED and since when, if the transport holds the connection there."""
+        if self.lingering_since is not None:
+            return Phase.LINGER, self.lingering_since
+        if self.stalled_since is not None:
+            return Phase.STALLED, self.stalled_since
+        return None
+
     def closed(self) -> None:
         """The protocol's connection_lost."""
-        self.lost = True
+        self.lost = self.closing = True
         self.resume()
 
     async def stalled(self, waiting: Awaitable[None]) -> None:
@@ -79,12 +94,22 @@ class TransportSender(Sender):
         else:
             self.transport.close()
 
+    def linger(self) -> None:
+        """FIN after the last response, then read (and discard) until the client's FIN."""
+        if self.closing:
+            return
+        self.closing = True
+        self.shutdown_write()
+        self.transport.resume_reading()
+        self.lingering_since = asyncio.get_running_loop().time()
+
     def close(self) -> None:
         """Close after what the transport still holds (a FIN, no reset)."""
         self.transport.close()
 
     def abort(self) -> None:
         """Drop the connection with a reset: the kernel frees its send queue at once."""
+        self.closing = True
         if not self.transport.is_closing():
             reset_on_close(self.sock)
         self.transport.abort()

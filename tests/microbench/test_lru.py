@@ -68,7 +68,7 @@ def test_alru_cache_hit(
 ) -> None:
     @alru_cache(maxsize=1024)
     async def lookup(key: str) -> Lookup:
-        return store.root.resolve(key)
+        return store.reader.root.resolve(key)
 
     loop.run_until_complete(lookup(KEY))  # warm: every lookup below is a hit
 
@@ -86,7 +86,7 @@ def test_bounded_lru_awaited(
 ) -> None:
     """Same shape as the alru case (a coroutine call and an await per lookup)."""
     lru: BoundedLru[str, Lookup] = BoundedLru(1024, 1 << 20)
-    lru.put(KEY, store.root.resolve(KEY), 1)
+    lru.put(KEY, store.reader.root.resolve(KEY), 1)
 
     async def lookup(key: str) -> Lookup | None:
         return lru.get(key)
@@ -104,7 +104,7 @@ def test_bounded_lru_direct(
 ) -> None:
     """What the event-loop shells do: a plain call, no await at all."""
     lru: BoundedLru[str, Lookup] = BoundedLru(1024, 1 << 20)
-    lru.put(KEY, store.root.resolve(KEY), 1)
+    lru.put(KEY, store.reader.root.resolve(KEY), 1)
 
     async def batch() -> None:
         for _ in range(OPS):
