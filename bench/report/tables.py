@@ -27,7 +27,9 @@ CI_CAPTION = (
     "(same cache) whose interval lies entirely above; variants with overlapping intervals "
     "are listed as not distinguishable. Speed-up: median req/s over blog's, same scenario "
     "and cache (n/a for a reference peer: it has no cache axis). Latencies: the engine's own, "
-    "medians over repeats (locust rounds below 100 ms to whole ms)."
+    "medians over repeats (locust rounds below 100 ms to whole ms). Server CPU: the server's "
+    "CPU share over the measured window (median); a generator-bound cell near 100% had the "
+    "server at its own limit too, one well below it had room that locust could not fill."
 )
 DIFF_CAPTION = (
     "Change: difference of the means over OK repeats, in % of the baseline's mean, with a "
@@ -38,7 +40,8 @@ DIFF_CAPTION = (
 )
 OPTIONAL = {
     "hdr_p50_us": "p50 µs (HDR)", "hdr_p99_us": "p99 µs (HDR)",
-    "cpu_us_per_request": "CPU µs/req", "capacity_rps": "capacity req/s",
+    "server_cpu_share": "server CPU", "cpu_us_per_request": "CPU µs/req",
+    "capacity_rps": "capacity req/s",
     "rss_mb": "RSS MB", "cache_hit_ratio": "cache hits",
 }  # fmt: skip
 
@@ -181,6 +184,8 @@ def cell_tables(cells: pd.DataFrame) -> list[Table]:
 def _optional(column: str, value: object) -> str:
     if column == "cache_hit_ratio":
         return "—" if _missing(value) else f"{float(value):.1%}"  # type: ignore[arg-type]
+    if column == "server_cpu_share":
+        return "—" if _missing(value) else f"{float(value):.0%}"  # type: ignore[arg-type]
     return ms(value)  # type: ignore[arg-type]
 
 

@@ -73,6 +73,9 @@ class Entry:
     short: bool  # an equal-load trial fell short of its target
     failed: int = 0  # trials of the ranked load that produced no measurement
     trials: int = 0  # trials of the ranked load, failed ones included
+    # The server's CPU share at its closed-model maximum (median): how close a
+    # generator-bound server came to its own limit. NaN when unknown.
+    closed_server_share: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ def _entries(
                 to_best=None if key == best else _ratio(scores, key, best),
                 generator_bound=bool(was["_gen"].any()),
                 short=bool(cell["rate_short"].astype(str).str.lower().eq("true").any()),
+                closed_server_share=float(was["server_cpu_share"].median()),
             )
         )  # fmt: skip
     return entries

@@ -25,7 +25,9 @@ VERDICT_CAPTION = (
     "the capacity it implies (req/s at 100% server CPU). × blog, × best: the ratio of the "
     "scores (req/s, or the inverse cost), geometric mean over the paired repeat blocks, with "
     "a 95% Student-t interval of the blocks' log-ratios (no interval with one block). Rank: "
-    "1 + the variants ahead beyond the noise (their interval excludes 1)."
+    "1 + the variants ahead beyond the noise (their interval excludes 1). A generator-bound "
+    "mark gives the server's CPU share at its closed-model maximum: near 100% the server was "
+    "at its own limit too, well below it the server had room that locust could not fill."
 )
 EQUAL_CAPTION = (
     "Every server offered the same rate (open model: requests start on schedule whatever the "
@@ -170,7 +172,11 @@ def _against_reference(entry: Entry) -> str:
 def _marks(entry: Entry, verdict: GroupVerdict) -> str:
     found = [f"failed {entry.failed}/{entry.trials}"] if entry.failed else []
     if entry.generator_bound:
-        found.append("generator-bound (closed)")
+        share = entry.closed_server_share
+        found.append(
+            "generator-bound (closed)" if math.isnan(share)
+            else f"generator-bound (closed; server CPU {share:.0%})"
+        )  # fmt: skip
     if entry.short:
         found.append("short of the equal load")
     return "; ".join(found)

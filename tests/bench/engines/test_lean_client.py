@@ -338,3 +338,41 @@ def test_feeding_one_byte_at_a_time_gives_the_same_responses() -> None:
     assert at_once == one_by_one
     assert [r.body for r in one_by_one if r is not None] == [b"one", b"hello chunks", b"two"]
     assert whole.next_response(False) is None
+
+
+def test_a_refused_connection_is_a_failure_and_leaves_nothing_open() -> None:
+    with socket.socket() as placeholder:  # a port nothing listens on while the test runs
+        placeholder.bind(("127.0.0.1", 0))
+        lean = LeanClient("127.0.0.1", placeholder.getsockname()[1], timeout=5.0)
+        _OPEN.append(lean)
+        for _ in range(2):  # a second attempt tries again, it is not stuck on the first
+            with pytest.raises(ClientError, match="ConnectionRefusedError"):
+                lean.request("GET", "/")
+    assert lean.connections == 0
+
+
+def test_a_name_is_resolved_once_and_every_reconnect_uses_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.engines.locust.scenarios import client as module
+
+    lookups: list[tuple[object, ...]] = []
+    real = module.getaddrinfo
+
+    def counted(*args: object, **kwargs: object) -> object:
+        lookups.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "getaddrinfo", counted)
+
+    def reply(connection: socket.socket, number: int, head: bytes) -> bool:
+        connection.sendall(response(b"bye", "Connection: close"))
+        return False
+
+    with ScriptedServer(reply) as server:
+        lean = LeanClient("localhost", server.port, timeout=5.0)
+        _OPEN.append(lean)
+        bodies = [lean.request("GET", "/").body for _ in range(3)]
+    assert bodies == [b"bye"] * 3
+    assert lean.connections == server.connections == 3
+    assert lookups == [("localhost", server.port)]

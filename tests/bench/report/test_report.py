@@ -303,16 +303,19 @@ def test_one_repeat_has_no_interval_and_no_rank(tmp_path: Path) -> None:
 
 
 def test_optional_columns_and_a_sweep_get_their_charts_and_columns(tmp_path: Path) -> None:
-    extra: dict[str, float | str | bool] = {"cpu_us_per_request": 55.5, "rss_mb": 31.0}
+    extra: dict[str, float | str | bool] = {
+        "cpu_us_per_request": 55.5, "rss_mb": 31.0, "server_cpu_share": 0.874
+    }  # fmt: skip
     run = write_synthetic_run(tmp_path / "sweep", scenarios=("small",), users=(10, 50), extra=extra)
     files = build_report(run)
     names = {path.stem for path in files.charts}
     assert {"resources", "sweep"} <= names
     row = html_tables(files.html.read_text())["small · 10 users"][0]
-    assert (row["CPU µs/req"], row["RSS MB"]) == ("55.5", "31")
+    assert (row["CPU µs/req"], row["RSS MB"], row["server CPU"]) == ("55.5", "31", "87%")
     plain = build_report(write_synthetic_run(tmp_path / "plain", scenarios=("small",)))
     assert not {"resources", "sweep"} & {path.stem for path in plain.charts}
     assert "CPU µs/req" not in plain.html.read_text()
+    assert "<th>server CPU</th>" not in plain.html.read_text()
 
 
 # --- baseline ----------------------------------------------------------------------------

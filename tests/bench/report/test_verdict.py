@@ -112,7 +112,9 @@ def test_a_generator_bound_run_is_ranked_by_cpu_per_request_at_the_equal_load(
             if row["variant"] != "blog":  # capacity ratio: blog's cost over this one's
                 ratio, low, high = by_hand(blog.sort_index(), mine["cpu_us_per_request"])
                 assert row["× blog [95%]"] == f"{ratio:.2f}× [{low:.2f} – {high:.2f}]"
-            assert row["marks"] == "generator-bound (closed)"
+            closed = results[(results["load"] == "closed") & (results["cache"] == cache)]
+            share = closed[closed["variant"] == row["variant"]]["server_cpu_share"].median()
+            assert row["marks"] == f"generator-bound (closed; server CPU {share:.0%})"
 
 
 def test_the_equal_load_is_below_every_maximum_and_the_report_says_which(tmp_path: Path) -> None:
