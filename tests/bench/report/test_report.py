@@ -518,21 +518,25 @@ def test_default_matrix_renders_in_reasonable_time(
     tmp_path: Path, record_property: pytest.RecordProperty
 ) -> None:
     """The target is 15 s on a quiet machine: the figure is printed and recorded. The bound
-    has a margin that holds with a CPU hog on both cores (it measured 18 s on a busy one)."""
+    is on the render's own CPU time (one process, no threads or children): its wall time
+    also counts the time spent waiting for a CPU, which grows without limit on a shared
+    machine (63 s under `--under-load` beside another worker and other suites, 18 s on a
+    merely busy machine)."""
     default = preset("default", ISSUE11_CATALOGUE)  # the size main has once issue 11 lands
     run = write_synthetic_run(tmp_path / "default", matrix=default, measures=True)
     assert len(pd.read_csv(run / "results.csv")) == len(default.trials()) == 96
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     files = build_report(run)
-    seconds = time.perf_counter() - began
+    seconds, cpu_s = time.perf_counter() - began, time.process_time() - began_cpu
     record_property("default_matrix_render_s", round(seconds, 2))
+    record_property("default_matrix_render_cpu_s", round(cpu_s, 2))
     print(
         f"default matrix ({len(default.trials())} trials) rendered in {seconds:.2f} s"
-        " (target: 15 s, quiet)"
+        f" ({cpu_s:.2f} s of CPU; target: 15 s, quiet)"
     )
     names = [path.stem for path in files.charts]
     assert names[:2] == ["verdict", "equal-load-latency"]  # the answer first
     assert set(names[2:]) == {
         "throughput", "latency", "cache", "resources", "timeline-small-u50", "timeline-close-u50"
     }  # fmt: skip
-    assert seconds < 60  # ~1 s a chart on a quiet machine, twice that on a busy one
+    assert cpu_s < 60  # ~1 CPU-second a chart: 4x the quiet target's margin
