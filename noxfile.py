@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -24,12 +26,35 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports")
 
 
+# Parallel by default: two pytest-xdist workers (at most one per CPU), each test file on one
+# worker (`--dist loadfile`), so a file's module fixtures (servers, locust runs, a report
+# built) are set up once, not once per worker; then the tests marked `solo` (their premise is
+# CPUs of their own) in one process. Not `--dist loadgroup`: with pytest 9.2 it silently
+# stops grouping (pytest-xdist issue #1386). Choosing the process
+# count (`-n 0` runs everything in one process) or the tests by marker (`-m`) yourself makes
+# it one plain pytest run with your arguments.
+WORKERS = min(2, len(os.sched_getaffinity(0)))
+NO_TESTS = 5  # pytest's exit code when nothing was selected: a file without solo tests
+
+
+def _own_choice(posargs: list[str]) -> bool:
+    """Whether the arguments pick the process count or the markers themselves."""
+    return any(arg in ("-n", "-m", "--numprocesses") or arg.startswith(("-n", "--numprocesses="))
+               for arg in posargs)  # fmt: skip
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: real servers on 127.0.0.1 for every variant × cache mode."""
     session.install("-e", ".[test,bench,peers]")
     _site(session)
-    session.run("pytest", "-m", "not microbench", *session.posargs)
+    if _own_choice(session.posargs) or WORKERS < 2:
+        session.run("pytest", "-m", "not microbench", *session.posargs)
+        return
+    parallel = ["-n", str(WORKERS), "--dist", "loadfile"]
+    session.run("pytest", "-m", "not microbench and not solo", *parallel, *session.posargs)
+    session.run("pytest", "-m", "solo and not microbench", *session.posargs,
+                success_codes=[0, NO_TESTS])  # fmt: skip
 
 
 @nox.session(default=False)

@@ -22,8 +22,7 @@ from tests.bench.synthetic_run import write_synthetic_run
 # A real schema-2 run (the sample report of 2026-11-25): its results.csv and run.json.
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "schema2" / "sample"
 SHORT = "uvloop-on-small-u50-lean-open50pct-r2"  # the one trial that falls short of its target
-# One xdist worker runs this module: `mixed_run` (a report built) is built once.
-pytestmark = pytest.mark.xdist_group("report_loads")
+# nox's `--dist loadfile` runs this file on one xdist worker: `mixed_run` is built once.
 
 
 @pytest.fixture(scope="module")

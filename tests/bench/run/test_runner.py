@@ -54,8 +54,8 @@ WRONG_ANSWER = {
     "notfound": "expected 404, got 200",
 }
 MISSING_PATHS = 100  # bench/engines/locust/scenarios/notfound.py asks for /missing/<0..99>.html
-# One xdist worker runs this module: `checked_trials` (nine locust runs) is built once.
-pytestmark = pytest.mark.xdist_group("runner")
+# nox's `--dist loadfile` runs this file on one xdist worker: `checked_trials` (nine locust
+# runs) is built once.
 
 
 class Descendants:
