@@ -18,7 +18,8 @@ from bench.plan.matrix import Matrix
 from bench.results.environment import describe_run, utc_now, write_run_json
 from bench.results.table import ResultRow, write_results
 from bench.run.progress import Progress
-from bench.run.runner import Runner, RunnerSettings
+from bench.run.runner import Runner
+from bench.run.settings import RunnerSettings
 from bench.targets.peers import PEERS
 
 OVERHEAD_ESTIMATE_S = 2.5  # per trial, for the first time-left estimate

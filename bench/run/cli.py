@@ -21,10 +21,7 @@ from bench.plan.axes import CLIENTS, ENGINES, LEAN, LOCUST, SCENARIOS
 from bench.plan.matrix import CLOSED, EQUAL_SHARE, SWEEP_SHARES, Matrix, equal_load
 from bench.plan.presets import PRODUCT_CACHES, preset
 from bench.plan.servers import ImpossibleServer, VariantModes, refuse_impossible
-from bench.results.console import render_console_summary
-from bench.results.table import FAILED, read_results
-from bench.run.campaign import run_campaign
-from bench.run.runner import RunnerSettings, split_cpus
+from bench.run.settings import RunnerSettings, split_cpus
 from bench.targets.peers import PEERS
 from bench.targets.start import catalogue
 from server.cli_types import OneLineErrors, bounded, list_of, usable_cpu
@@ -269,6 +266,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     settings = settings_from(args, matrix)
     print(_plan(matrix, settings), flush=True)
+    # Only now pandas (through bench.results): a wrong command line is answered at once.
+    from bench.results.console import render_console_summary
+    from bench.results.table import FAILED, read_results
+    from bench.run.campaign import run_campaign
+
     outcome = run_campaign(matrix, settings, args.out, arguments)
     results = read_results(outcome.directory)
     print("\n" + render_console_summary(results))

@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +34,14 @@ from bench.plan.matrix import (
 from bench.results.environment import utc_now
 from bench.results.figures import Costs, Measured
 from bench.results.table import ResultRow, failed_row, measured_row
+from bench.run.settings import RunnerSettings
 from bench.targets import conformance
 from bench.targets.process import ChildStartError
 from bench.targets.start import axes_of, start_target
 
-PROJECT = Path(__file__).resolve().parents[2]
-STATIC = PROJECT / "static"
-
 
 class TrialFailed(Exception):
     """Why a trial produced no measurement (recorded in the results, the run goes on)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunnerSettings:
-    """How every trial of a run is made."""
-
-    duration: int
-    warmup: int
-    server_cpus: tuple[int, ...] | None
-    load_cpus: tuple[int, ...] | None
-    load_workers: int = 0  # local locust worker processes besides the master (0: one process)
-    remote_workers: int = 0  # workers on other machines the master waits for
-    master_bind: str = "127.0.0.1"  # where the master listens for remote workers
-    host: str | None = None  # a server already running: start none
-    root: Path = STATIC
 
 
 class Runner:
@@ -161,11 +142,3 @@ class Runner:
             "repeat": plan.trial.repeat, "started_at": started_at,
             "load_workers": engine.workers(plan),
         }  # fmt: skip
-
-
-def split_cpus(available: Sequence[int]) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
-    """Default pinning: the server on the first CPU, the load on the rest (needs ≥ 2)."""
-    cpus = sorted(available)
-    if len(cpus) < 2:
-        return None, None
-    return (cpus[0],), tuple(cpus[1:])

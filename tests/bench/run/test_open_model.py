@@ -16,7 +16,8 @@ from bench.engines.locust.processes import LoadRun, locust_command
 from bench.plan.matrix import Cell, Trial
 from bench.results.locust_csv import read_summary
 from bench.results.table import FAILED, OK
-from bench.run.runner import Runner, RunnerSettings, split_cpus
+from bench.run.runner import Runner
+from bench.run.settings import RunnerSettings, split_cpus
 from bench.targets.process import PinnedProcess, free_port
 from tests.conftest import PROJECT
 from tests.underload import start_hogs, stop_hogs

@@ -30,7 +30,8 @@ from bench.plan.matrix import CLOSED, Cell, Matrix, Trial
 from bench.plan.presets import preset
 from bench.results.locust_csv import read_failures
 from bench.results.table import FAILED, OK, ResultRow
-from bench.run.runner import Runner, RunnerSettings, split_cpus
+from bench.run.runner import Runner
+from bench.run.settings import RunnerSettings, split_cpus
 from bench.targets.process import ChildProcess, PinnedProcess, ServerProcess
 from bench.targets.start import catalogue
 from tests.bench.synthetic_run import ISSUE11_CATALOGUE
