@@ -8,6 +8,7 @@ was sampled over seconds in which no measured request ran (a NaN cost, seen unde
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bench.engines.locust.processes import (
@@ -40,3 +41,7 @@ def test_the_window_opens_when_locust_forgets_its_warm_up(tmp_path: Path) -> Non
     assert (raw / "window-opened").is_file(), "locust never said its window opened"
     assert opened >= SLOW_START_S + WARMUP_S, f"opened {opened:.2f} s after start"
     assert load.window_closes(opened) == opened + 1 + MEASURE_TAIL_S  # duration + the tail
+    # the evidence a stalled trial lacked (bench.engines.locust.scenarios.loopwatch)
+    (watch,) = [json.loads(path.read_text()) for path in (raw / "hdr").glob("*.loop.json")]
+    assert watch["retries"] == 0  # the server closed no connection it had not announced
+    assert 0.0 <= watch["max_lag_s"] < load.run_time

@@ -47,12 +47,15 @@ from bench.engines.locust.scenarios import (
 )
 from bench.engines.locust.scenarios.client import ClientError, LeanClient
 from bench.engines.locust.scenarios.framing import DEFAULT_PARSER, PARSERS
+from bench.engines.locust.scenarios.loopwatch import SUFFIX as LOOP_SUFFIX
+from bench.engines.locust.scenarios.loopwatch import LoopWatch
 from bench.plan.axes import CLIENTS, LEAN
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
 HDR_DIR = os.environ.get("STATICBENCH_HDR_DIR")
 LATENCY = CountingRecorder()
 WINDOW = ProcessWindow()  # this process's measured window: the warm-up reset to the stop
+LOOP = LoopWatch()  # how long this process's loop stood still at worst (a stall's evidence)
 SITE = Path(os.environ.get("STATICBENCH_SITE", Path(__file__).resolve().parents[4] / "static"))
 NOT_FOUND_PAGE = "not_found.html"
 LAG_KEY = "staticbench_lag_ms"  # request context: how late the open model sent it
@@ -140,6 +143,7 @@ class StaticUser(User):
 
     abstract = True
     wait_time = constant(0)
+    retries = 0  # this process's lean requests sent again after an idle close (at stop)
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -167,6 +171,7 @@ class StaticUser(User):
 
     def on_stop(self) -> None:
         if self.client_name == LEAN:
+            StaticUser.retries += self.lean.retries
             self.lean.close()
 
     def run_tasks(self) -> None:
@@ -275,6 +280,7 @@ def _reset_after_warmup(environment: Environment, **_: object) -> None:
     """
     warmup = float(os.environ.get("STATICBENCH_WARMUP", "0"))
     runner = environment.runner
+    LOOP.start()
     WINDOW.begin()
     if warmup <= 0 or runner is None:
         _say_window_open()
@@ -340,6 +346,8 @@ def _write_latency(environment: Environment, **_: object) -> None:
     histogram = LATENCY.histogram
     save(histogram, directory / f"{os.getpid()}{SUFFIX}")
     WINDOW.save(directory / f"{os.getpid()}{WINDOW_SUFFIX}", histogram.get_total_count())
+    LOOP.stop()
+    LOOP.save(directory / f"{os.getpid()}{LOOP_SUFFIX}", StaticUser.retries)
     runner = environment.runner
     if runner is not None and not isinstance(runner, WorkerRunner):
         (directory / "locust-total.txt").write_text(f"{runner.stats.total.num_requests}\n")

@@ -14,6 +14,12 @@ Any error — a framing error, a short body, an unexpected close, a timeout — 
 `ClientError` and drops the connection, so no later request reads a misframed byte. A
 reply that says `Connection: close` (or an HTTP/1.0 one without keep-alive) closes the
 connection after it; the next request opens a new one.
+
+One exception, the race every keep-alive client meets (RFC 9112 §9.3.1; urllib3 and
+browsers do the same): a server may close a connection it found idle just as the next
+request leaves. When a *reused* connection ends (EOF or reset) before any byte of the reply,
+an idempotent request is sent once more on a fresh connection and `retries` counts it. A
+fresh connection that fails the same way is a failure, as is any close after a reply began.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from bench.engines.locust.scenarios.framing import HttptoolsParser, Parser, Resp
 DEFAULT_TIMEOUT_S = 60.0  # locust's FastHttpUser default (network_timeout)
 RECV_SIZE = 256 * 1024
 MAX_CACHED_REQUESTS = 1024  # distinct requests kept as bytes (range's random headers: not all)
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})  # RFC 9110 §9.2.2
 READ, WRITE = 1, 2  # libev's event masks
 
 RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -41,6 +48,10 @@ RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
 class ClientError(Exception):
     """The request got no well-framed response; the connection was dropped."""
+
+
+class ClosedBeforeReply(ConnectionResetError):
+    """The connection ended (EOF or reset) before any byte of the reply arrived."""
 
 
 class RequestTimeout(TimeoutError):
@@ -61,6 +72,7 @@ class LeanClient:
         self.address = (host, port)
         self.timeout = timeout
         self.connections = 0  # opened so far: how often a close forced a reconnect
+        self.retries = 0  # requests sent again after a reused connection closed unanswered
         self._new_parser = parser
         self._host_line = f"Host: {host}:{port}\r\n"
         self._requests: dict[RequestKey, bytes] = {}
@@ -79,9 +91,7 @@ class LeanClient:
         deadline = self._hub.loop.timer(self.timeout)
         deadline.start(getcurrent().throw, RequestTimeout, update=True)
         try:
-            sock = self._sock or self._connect()
-            self._send(sock, data)
-            response = self._read(sock, method == "HEAD")
+            response = self._exchange(method, data)
         except Exception as error:  # framing, OSError, timeout: all drop the connection
             self.close()
             raise ClientError(self._describe(error)) from error
@@ -90,6 +100,25 @@ class LeanClient:
         if not response.keep_alive:
             self.close()
         return response
+
+    def _exchange(self, method: str, data: bytes) -> Response:
+        """Send and read; once more on a fresh connection if a reused one closed unanswered."""
+        reused = self._sock is not None
+        try:
+            return self._send_and_read(self._sock or self._connect(), method, data)
+        except ClosedBeforeReply:
+            if not reused or method not in IDEMPOTENT:
+                raise
+        self.close()
+        self.retries += 1
+        return self._send_and_read(self._connect(), method, data)
+
+    def _send_and_read(self, sock: _socket.socket, method: str, data: bytes) -> Response:
+        try:
+            self._send(sock, data)
+        except (ConnectionResetError, BrokenPipeError) as error:
+            raise ClosedBeforeReply(f"the server closed the connection: {error}") from error
+        return self._read(sock, method == "HEAD")
 
     def close(self) -> None:
         """Drop the connection (and anything buffered from it)."""
@@ -152,6 +181,7 @@ class LeanClient:
 
     def _read(self, sock: _socket.socket, head_request: bool) -> Response:
         parser, wait, readable = self._parser, self._hub.wait, self._readable
+        received = False  # any byte of this reply yet
         while True:
             response = parser.next_response(head_request)
             if response is not None:
@@ -161,14 +191,20 @@ class LeanClient:
                 data = sock.recv(RECV_SIZE)
             except BlockingIOError:  # a spurious wake-up
                 continue
+            except ConnectionResetError as error:
+                if received:
+                    raise
+                raise ClosedBeforeReply(f"the server reset the connection: {error}") from error
             if not data:
-                return self._at_close(head_request)
+                return self._at_close(head_request, received)
+            received = True
             parser.feed(data)
 
-    def _at_close(self, head_request: bool) -> Response:
+    def _at_close(self, head_request: bool, received: bool) -> Response:
         response = self._parser.at_eof(head_request)
         if response is None:
-            raise ConnectionResetError("the server closed the connection before replying")
+            message = "the server closed the connection before replying"
+            raise ConnectionResetError(message) if received else ClosedBeforeReply(message)
         return response
 
     def _request_bytes(self, method: str, path: str, headers: Mapping[str, str] | None) -> bytes:
