@@ -9,12 +9,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from bench.engines.locust.scenarios.client import ClientError, LeanClient
-from bench.engines.locust.scenarios.framing import DEFAULT_PARSER, PARSERS, MinimalParser
+from bench.engines.locust.scenarios.framing import PARSERS, MinimalParser
+from tests.bench.engines.lean_clients import client, closed_at_end
 from tests.bench.scripted_server import ScriptedServer, dribble, response
 
 BODIES = [b"first", b"second response", b"3"]
@@ -27,25 +27,6 @@ CHUNKED = (
 @pytest.fixture(params=list(PARSERS))
 def parser(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-_OPEN: list[LeanClient] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def client(
-    server: ScriptedServer, parser: str = DEFAULT_PARSER, timeout: float = 5.0
-) -> LeanClient:
-    """A client of `server`, closed when the test ends."""
-    lean = LeanClient("127.0.0.1", server.port, timeout=timeout, parser=PARSERS[parser])
-    _OPEN.append(lean)
-    return lean
 
 
 def test_a_reply_dribbled_one_byte_per_packet(parser: str) -> None:
@@ -343,8 +324,7 @@ def test_feeding_one_byte_at_a_time_gives_the_same_responses() -> None:
 def test_a_refused_connection_is_a_failure_and_leaves_nothing_open() -> None:
     with socket.socket() as placeholder:  # a port nothing listens on while the test runs
         placeholder.bind(("127.0.0.1", 0))
-        lean = LeanClient("127.0.0.1", placeholder.getsockname()[1], timeout=5.0)
-        _OPEN.append(lean)
+        lean = closed_at_end(LeanClient("127.0.0.1", placeholder.getsockname()[1], timeout=5.0))
         for _ in range(2):  # a second attempt tries again, it is not stuck on the first
             with pytest.raises(ClientError, match="ConnectionRefusedError"):
                 lean.request("GET", "/")
@@ -370,8 +350,7 @@ def test_a_name_is_resolved_once_and_every_reconnect_uses_it(
         return False
 
     with ScriptedServer(reply) as server:
-        lean = LeanClient("localhost", server.port, timeout=5.0)
-        _OPEN.append(lean)
+        lean = closed_at_end(LeanClient("localhost", server.port, timeout=5.0))
         bodies = [lean.request("GET", "/").body for _ in range(3)]
     assert bodies == [b"bye"] * 3
     assert lean.connections == server.connections == 3

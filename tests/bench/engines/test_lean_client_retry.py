@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 
 import gevent
 import pytest
 
 from bench.engines.locust.scenarios.client import ClientError, LeanClient
+from tests.bench.engines.lean_clients import client
 from tests.bench.scripted_server import ScriptedServer, response
 
 IDLE_S = 0.05  # the scripted server closes a connection this long after its reply
-_OPEN: list[LeanClient] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def client(server: ScriptedServer) -> LeanClient:
-    lean = LeanClient("127.0.0.1", server.port, timeout=5.0)
-    _OPEN.append(lean)
-    return lean
 
 
 def reply_then_close_when_idle(connection: socket.socket, number: int, head: bytes) -> bool:
