@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from server.cli_types import OneLineErrors, bounded, on_off
+from server.cli_types import DefaultsHelp, OneLineErrors, bounded, on_off
 from server.config import CACHE_MODES, READERS, ServerConfig, StoreConfig
 from server.process import StartupError, start
 from server.variants import VARIANTS
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m server",
         description="A static-file HTTP/1.1 server in interchangeable I/O variants.",
         epilog=f"Variants — {variants}.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelp,
     )
     defaults, store = ServerConfig(), StoreConfig()
     add = parser.add_argument

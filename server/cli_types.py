@@ -25,6 +25,16 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default in `--help`, except where there is none to show (None): those
+    options say in their own words what they fall back to."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def bounded(kind: Callable[[str], N], low: float, high: float | None = None) -> Callable[[str], N]:
     """A number of `kind` (int or float) between `low` and `high` (inclusive; None: no top)."""
     what = "a whole number" if kind is int else "a number"

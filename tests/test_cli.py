@@ -48,6 +48,8 @@ def test_help_lists_every_option() -> None:
     missing = [option for option in OPTIONS if option not in done.stdout]
     assert missing == []
     assert all(name in done.stdout for name in VARIANTS)
+    assert "(default: None)" not in done.stdout  # options without a default say their own
+    assert "(default: asyncio)" in done.stdout  # the others show theirs
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], *mentions: str) -> None:
