@@ -82,12 +82,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _HOGS = pytest.StashKey[list[subprocess.Popen[bytes]]]()
+UNDER_LOAD_TIMEOUT_FACTOR = 3
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-timeout reads its setting
 def pytest_configure(config: pytest.Config) -> None:
     """With --under-load, start the busy loops before the first test: once, in the process
-    that runs the tests or, under pytest-xdist (`-n`), in the controller, not per worker."""
-    if config.getoption("--under-load") and not hasattr(config, "workerinput"):
+    that runs the tests or, under pytest-xdist (`-n`), in the controller, not per worker.
+
+    The per-test timeout (a guard against hangs, not a measurement) grows by
+    UNDER_LOAD_TIMEOUT_FACTOR there: a report build that takes 40 s took over 120 s with
+    the busy loops and two workers sharing two cores.
+    """
+    if not config.getoption("--under-load"):
+        return
+    timeout = config.getoption("timeout", None) or float(config.getini("timeout") or 0)
+    if timeout:
+        config.option.timeout = timeout * UNDER_LOAD_TIMEOUT_FACTOR
+    if not hasattr(config, "workerinput"):
         config.stash[_HOGS] = start_hogs()
 
 

@@ -29,6 +29,9 @@ from typing import IO, Any, Self
 
 from bench.targets.probe import http_status
 
+# How long a child may take to say it is ready. Generous: a busy 2-core machine took over
+# 20 s to start one Python server, and a longer wait costs nothing when all is well.
+READY_TIMEOUT_S = 60.0
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 _READY = re.compile(r"listening on (http://\S+) ")
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,7 +58,7 @@ class ChildProcess:
         self,
         argv: Sequence[str],
         *,
-        ready_timeout: float = 20.0,
+        ready_timeout: float = READY_TIMEOUT_S,
         cpus: Sequence[int] | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
@@ -188,7 +191,7 @@ class ServerProcess(ChildProcess):
         self,
         args: Sequence[str] = (),
         *,
-        ready_timeout: float = 20.0,
+        ready_timeout: float = READY_TIMEOUT_S,
         cpus: Sequence[int] | None = None,
         python: str = sys.executable,
         own_group: bool = False,
@@ -233,7 +236,7 @@ class PinnedProcess(ChildProcess):
         port: int,
         *,
         cpus: Sequence[int] | None = None,
-        ready_timeout: float = 15.0,
+        ready_timeout: float = READY_TIMEOUT_S,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
         log: Path | None = None,

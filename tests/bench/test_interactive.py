@@ -27,10 +27,10 @@ import psutil
 import pytest
 
 from bench.targets.probe import http_status
-from bench.targets.process import free_port
+from bench.targets.process import READY_TIMEOUT_S, free_port
 from tests.conftest import PROJECT
 
-READY_SECONDS = 30.0
+READY_SECONDS = READY_TIMEOUT_S + 30  # the server's own start bound, then locust's UI
 STOP_SECONDS = 15.0
 _CLASSES = re.compile(r'"available_user_classes":\s*(\[[^\]]*\])')
 

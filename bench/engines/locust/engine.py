@@ -16,6 +16,7 @@ from bench.engines.interface import EngineError, LoadPlan, Window
 from bench.engines.locust.latency import (
     MERGED,
     merge_directory,
+    process_totals,
     save,
     summarise_histogram,
     windowed_rate,
@@ -79,8 +80,9 @@ class LocustEngine:
 def locust_measured(raw: Path, warmup: int, *, windowed: bool) -> Measured:
     """Locust's CSV summary and the merged latency histograms of one trial.
 
-    `windowed` (local workers only): the rate adds up the processes' own windows
-    (bench.engines.locust.latency), since the master's history moves only when a worker
+    `windowed` (local workers only): the rate adds up the processes' own windows, and the
+    request and failure counts are the processes' own (bench.engines.locust.latency), since
+    the master's history moves only when a worker reports and its totals can miss the last
     reports.
     """
     summary = read_summary(raw / "locust", warmup_s=warmup)
@@ -92,7 +94,12 @@ def locust_measured(raw: Path, warmup: int, *, windowed: bool) -> Measured:
     except ValueError:
         return measured
     size = summary.bytes_per_s / summary.requests_per_s if summary.requests_per_s > 0 else 0.0
-    return replace(measured, requests_per_s=rate, window_s=window, bytes_per_s=rate * size)
+    measured = replace(measured, requests_per_s=rate, window_s=window, bytes_per_s=rate * size)
+    try:
+        requests, failures = process_totals(raw / "hdr")
+    except ValueError:
+        return measured
+    return replace(measured, requests=requests, failures=failures)
 
 
 def _merged_latency(raw: Path) -> LatencySummary:

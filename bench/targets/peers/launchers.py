@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Protocol
 
 from bench.targets.nginx import NginxServer, find_nginx
-from bench.targets.process import ChildStartError, PinnedProcess, free_port
+from bench.targets.process import READY_TIMEOUT_S, ChildStartError, PinnedProcess, free_port
 from server.config import ServerConfig
 
 ROOT_ENV = "STATICBENCH_PEER_ROOT"  # the Starlette app's root: uvicorn passes an app no arguments
 BACKLOG = ServerConfig().backlog  # ours by default: no peer drops connections ours would queue
-READY_TIMEOUT = 15.0
 _PROJECT = Path(__file__).resolve().parents[3]
 
 Cpus = tuple[int, ...] | None
@@ -81,7 +80,7 @@ def _python(
         argv,
         port,
         cpus=cpus,
-        ready_timeout=READY_TIMEOUT,
+        ready_timeout=READY_TIMEOUT_S,
         cwd=str(_PROJECT),
         env={**os.environ, **env},
         log=log,

@@ -316,10 +316,15 @@ def _note_stop(**_: object) -> None:
 
 
 def _record_latency(
-    response_time: float, context: dict[str, float] | None = None, **_: object
+    response_time: float,
+    context: dict[str, float] | None = None,
+    exception: BaseException | None = None,
+    **_: object,
 ) -> None:
     """Every request, success or failure, as locust counts them: µs, unrounded, and in the
     open model from the planned send time (the schedule's lateness added)."""
+    if exception is not None:
+        WINDOW.failed()
     if context is None:
         LATENCY.record(min(HIGHEST_US, max(1, round(response_time * 1000))))
         return
@@ -337,8 +342,9 @@ if HDR_DIR:  # only when someone will read the histogram (the runner sets the di
 def _write_latency(environment: Environment, **_: object) -> None:
     """This process's histogram, and the request count locust itself holds at exit.
 
-    A master records no requests (its histogram is empty); its count is the merged total
-    of its workers' reports, which the runner checks the merged histogram against.
+    A master records no requests (its histogram is empty); its count is what its workers
+    reported, which can miss their last reports: the bench counts from each process's own
+    window file (`bench.engines.locust.latency.process_totals`) instead.
     """
     if not HDR_DIR:
         return
