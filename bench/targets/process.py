@@ -124,12 +124,17 @@ class ChildProcess:
     def _fail_if_exited(self) -> None:
         assert self.process is not None
         if self.process.poll() is not None:
-            name = os.path.basename(self.argv[0])
-            raise ChildStartError(f"{name} exited ({self.process.returncode}): {self.stderr()}")
+            code = self.process.returncode
+            raise ChildStartError(f"{self.name} exited ({code}): {self.stderr()}")
 
     def _not_ready(self) -> ChildStartError:
-        name = os.path.basename(self.argv[0])
-        return ChildStartError(f"{name} not ready after {self.ready_timeout} s: {self.stderr()}")
+        waited = f"{self.name} not ready after {self.ready_timeout} s"
+        return ChildStartError(f"{waited}: {self.stderr()}")
+
+    @property
+    def name(self) -> str:
+        """What error messages call the child: its program."""
+        return os.path.basename(self.argv[0])
 
     def stderr(self) -> str:
         """Everything the child wrote to stderr so far."""
@@ -205,6 +210,11 @@ class ServerProcess(ChildProcess):
             own_group=own_group,
         )
         self.url = ""
+
+    @property
+    def name(self) -> str:
+        """Our server, not the interpreter that runs it."""
+        return "python -m server"
 
     @property
     def port(self) -> int:
