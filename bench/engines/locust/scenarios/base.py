@@ -290,7 +290,9 @@ def _say_window_open() -> None:
 
 @events.test_stop.add_listener
 def _note_stop(**_: object) -> None:
+    """The load stopped: so did the window, and the loop's stalls that matter."""
     WINDOW.end()
+    LOOP.stop()
 
 
 def _record_latency(
@@ -324,7 +326,7 @@ def _write_latency(environment: Environment, **_: object) -> None:
     histogram = LATENCY.histogram
     save(histogram, directory / f"{os.getpid()}{SUFFIX}")
     WINDOW.save(directory / f"{os.getpid()}{WINDOW_SUFFIX}", histogram.get_total_count())
-    LOOP.stop()
+    LOOP.stop()  # at test_stop already, unless locust quit before it
     LOOP.save(directory / f"{os.getpid()}{LOOP_SUFFIX}", StaticUser.retries)
     runner = environment.runner
     if runner is not None and not isinstance(runner, WorkerRunner):
