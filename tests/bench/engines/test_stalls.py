@@ -28,17 +28,21 @@ def write_watch(hdr: Path, pid: int, *stalls: tuple[float, float, float, float])
     (hdr / f"{pid}.loop.json").write_text(json.dumps(record) + "\n")
 
 
-def test_the_worst_stall_of_any_process_is_found(tmp_path: Path) -> None:
-    write_watch(tmp_path, 11, (1.0, 1.6, 0.0, 0.0))
-    write_watch(tmp_path, 12, (0.5, 2.5, 0.1, 0.1), (3.0, 3.7, 0.0, 0.0))
+def test_the_process_that_stood_still_longest_in_all_is_found(tmp_path: Path) -> None:
+    write_watch(tmp_path, 11, (1.0, 2.6, 0.0, 0.0))
+    # a starved process gets a few ms a second: stalls under a second each add up
+    write_watch(tmp_path, 12, (0.5, 1.4, 0.1, 0.8), (3.0, 3.9, 0.0, 0.9))
     write_watch(tmp_path, 13)
     (tmp_path / "14.loop.json").write_text('{"max_lag_s": 0.1, "at": 1.0, "retries": 0}\n')
     (tmp_path / "15.loop.json").write_text('{"max_lag_s": 0.1, "at"')  # killed mid-write
     stall = worst_stall(tmp_path)
-    assert stall == Stall(START + 0.5, START + 2.5, 0.1, 0.1, pid=12)
-    assert stall.seconds == pytest.approx(2.0)
+    assert stall is not None
+    assert (stall.pid, stall.start, stall.count) == (12, START + 0.5, 2)
+    assert (stall.seconds, stall.cpu_s, stall.runqueue_s) == pytest.approx((1.8, 0.1, 1.7))
+    assert "in 2 stalls" in stall.reason()
+    assert "waited 1.7 s for a CPU" in stall.reason()
     assert frozen(tmp_path) == stall
-    assert frozen(tmp_path, limit=2.5) is None
+    assert frozen(tmp_path, limit=1.9) is None
 
 
 def test_no_record_is_no_stall(tmp_path: Path) -> None:
@@ -59,10 +63,10 @@ def test_no_record_is_no_stall(tmp_path: Path) -> None:
 def test_the_cause_says_what_the_loop_thread_did(
     cpu_s: float, runqueue_s: float, cause: str
 ) -> None:
-    stall = Stall(START, START + 5.0, cpu_s, runqueue_s, pid=7)
+    stall = Stall(7, START, 5.0, 1, cpu_s, runqueue_s)
     assert cause in stall.cause()
     assert stall.reason().startswith("the load generator froze: locust process 7's event loop")
-    assert "for 5.0 s from " in stall.reason()
+    assert "for 5.0 s once from " in stall.reason()
 
 
 def test_a_frozen_generator_fails_the_trial_before_its_files_are_read(tmp_path: Path) -> None:
@@ -74,6 +78,7 @@ def test_a_frozen_generator_fails_the_trial_before_its_files_are_read(tmp_path: 
 
 
 def test_a_stall_under_the_limit_is_left_to_the_figures(tmp_path: Path) -> None:
-    write_watch(tmp_path / "hdr", 4242, (0.3, 0.3 + FROZEN_LIMIT_S * 0.9, 0.0, 0.0))
+    short = FROZEN_LIMIT_S * 0.45
+    write_watch(tmp_path / "hdr", 4242, (0.3, 0.3 + short, 0.0, 0.0), (2.0, 2.0 + short, 0, 0))
     with pytest.raises(LocustCsvError, match=r"_stats\.csv: missing"):
         locust_measured(tmp_path, warmup=1, windowed=True)
