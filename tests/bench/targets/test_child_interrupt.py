@@ -47,11 +47,10 @@ def children_with(marker: str) -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.skipif(
-    signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
-    reason="needs Python's own Ctrl-C handler",
-)
 def test_ctrl_c_while_a_child_starts_stops_the_child() -> None:
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is not signal.default_int_handler:  # seen in a worker of a two-worker suite
+        pytest.skip(f"needs Python's own Ctrl-C handler, not {handler!r}")
     marker = f"staticbench-interrupt-{uuid.uuid4().hex}"
     argv = [sys.executable, "-c", "import time, sys; time.sleep(30)", marker]
     child = InterruptsItsParent(argv, own_group=True)
