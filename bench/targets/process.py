@@ -21,8 +21,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -88,17 +89,18 @@ class ChildProcess:
 
     def start(self) -> Self:
         """Start the child and wait until it is ready; raises ChildStartError."""
-        self.process = subprocess.Popen(
-            self.argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=self.stdout,
-            stderr=self._stderr,
-            text=True,
-            preexec_fn=self._before_exec if self.cpus or self.own_group else None,
-        )
         try:
+            with _interrupt_deferred():
+                self.process = subprocess.Popen(
+                    self.argv,
+                    cwd=self.cwd,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=self.stdout,
+                    stderr=self._stderr,
+                    text=True,
+                    preexec_fn=self._before_exec if self.cpus or self.own_group else None,
+                )
             self._await_ready(time.monotonic() + self.ready_timeout)
         except BaseException:
             self.stop()
@@ -285,6 +287,30 @@ class PinnedProcess(ChildProcess):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
         return super().stop(timeout)
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Ctrl-C (SIGINT) waits until the block is done, then raises KeyboardInterrupt.
+
+    Popen returns only once its child has exec'd; a KeyboardInterrupt raised inside it
+    (while it waits for the exec, or on the way out) leaves the child running with no
+    handle to stop it. Deferred, the interrupt comes once `self.process` is set, and
+    `start` stops the child. Only the main thread can set a handler, and only Python's
+    default one is replaced.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _children(pid: int) -> list[Any]:

@@ -3,7 +3,8 @@
 It owns the order of a locust trial (start, sleep through the warm-up, open the window,
 sleep through the load, close it, wait for locust to exit) and turns what locust left in
 the trial's raw directory into a `Measured`: the CSV summary (`bench.results.locust_csv`)
-and the processes' merged HDR histograms (`bench.engines.locust.latency`). Locust is never
+and the processes' merged HDR histograms (`bench.engines.locust.latency`), unless a locust
+process froze meanwhile (`bench.engines.locust.stalls`). Locust is never
 imported here: gevent must not patch the runner's process.
 """
 
@@ -22,6 +23,7 @@ from bench.engines.locust.latency import (
     windowed_rate,
 )  # fmt: skip
 from bench.engines.locust.processes import LoadFailed, LoadRun, locust_command
+from bench.engines.locust.stalls import frozen
 from bench.plan.axes import LOCUST
 from bench.results.figures import NO_LATENCY, LatencySummary, Measured
 from bench.results.locust_csv import LocustCsvError, read_summary
@@ -83,8 +85,12 @@ def locust_measured(raw: Path, warmup: int, *, windowed: bool) -> Measured:
     `windowed` (local workers only): the rate adds up the processes' own windows, and the
     request and failure counts are the processes' own (bench.engines.locust.latency), since
     the master's history moves only when a worker reports and its totals can miss the last
-    reports.
+    reports. A locust process that froze makes the trial fail first, with that reason
+    (bench.engines.locust.stalls): whatever its files say then is about locust.
     """
+    stall = frozen(raw / "hdr")
+    if stall is not None:
+        raise EngineError(stall.reason())
     summary = read_summary(raw / "locust", warmup_s=warmup)
     measured = Measured(**asdict(summary), latency=_merged_latency(raw))
     if not windowed:

@@ -146,7 +146,10 @@ class LoadRun:
         process = LocustProcess(
             argv, cpus=self.cpus, cwd=str(PROJECT), env=env, log=self.raw / log, own_group=True
         )
-        return self._stack.enter_context(process)
+        # Registered before it starts: a Ctrl-C between its start and the registration
+        # would leave this locust running after the trial.
+        self._stack.callback(process.close)
+        return process.start()
 
     @property
     def pids(self) -> list[int]:

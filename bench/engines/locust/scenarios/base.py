@@ -49,6 +49,7 @@ from bench.engines.locust.scenarios.client import ClientError, LeanClient
 from bench.engines.locust.scenarios.framing import DEFAULT_PARSER, PARSERS
 from bench.engines.locust.scenarios.loopwatch import SUFFIX as LOOP_SUFFIX
 from bench.engines.locust.scenarios.loopwatch import LoopWatch
+from bench.engines.locust.scenarios.schedule import Schedule
 from bench.plan.axes import CLIENTS, LEAN
 
 # Where each locust process writes its latency histogram at exit (the runner sets it).
@@ -92,29 +93,6 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         "--lean-parser", choices=list(PARSERS), default=DEFAULT_PARSER, include_in_web_ui=False,
         help="the lean client's response parser: httptools (llhttp) or minimal (plain Python)",
     )  # fmt: skip
-
-
-class Schedule:
-    """One user's planned send times at a fixed rate: the open model's clock."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.planned: float | None = None
-
-    def next_slot(self) -> float:
-        """Sleep until the next planned send time; how late (s) the request leaves.
-
-        The first slot has a random phase, so users started together do not send in bursts.
-        A user that fell behind sends at once, and the lateness is charged to the request.
-        """
-        now = time.perf_counter()
-        if self.planned is None:
-            self.planned = now + random.uniform(0.0, self.interval)
-        planned = self.planned
-        self.planned += self.interval
-        if planned > now:
-            gevent.sleep(planned - now)
-        return max(0.0, time.perf_counter() - planned)
 
 
 class ResponseMismatch(Exception):
@@ -312,7 +290,9 @@ def _say_window_open() -> None:
 
 @events.test_stop.add_listener
 def _note_stop(**_: object) -> None:
+    """The load stopped: so did the window, and the loop's stalls that matter."""
     WINDOW.end()
+    LOOP.stop()
 
 
 def _record_latency(
@@ -352,7 +332,7 @@ def _write_latency(environment: Environment, **_: object) -> None:
     histogram = LATENCY.histogram
     save(histogram, directory / f"{os.getpid()}{SUFFIX}")
     WINDOW.save(directory / f"{os.getpid()}{WINDOW_SUFFIX}", histogram.get_total_count())
-    LOOP.stop()
+    LOOP.stop()  # at test_stop already, unless locust quit before it
     LOOP.save(directory / f"{os.getpid()}{LOOP_SUFFIX}", StaticUser.retries)
     runner = environment.runner
     if runner is not None and not isinstance(runner, WorkerRunner):
