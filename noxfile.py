@@ -41,7 +41,9 @@ def lint(session: nox.Session) -> None:
 # worker (`--dist loadfile`), so a file's module fixtures (servers, locust runs, a report
 # built) are set up once, not once per worker; then the tests marked `solo` (their premise is
 # CPUs of their own) in one process. Not `--dist loadgroup`: with pytest 9.2 it silently
-# stops grouping (pytest-xdist issue #1386). Choosing the process
+# stops grouping (pytest-xdist issue #1386). Files are handed out longest first (the list in
+# tests/conftest.py; `--no-loadscope-reorder` keeps xdist from ordering them by their number
+# of tests instead), so that the two workers end together. Choosing the process
 # count (`-n 0` runs everything in one process) or the tests by marker (`-m`) yourself makes
 # it one plain pytest run with your arguments.
 WORKERS = min(2, len(os.sched_getaffinity(0)))
@@ -62,7 +64,7 @@ def tests(session: nox.Session) -> None:
     if _own_choice(session.posargs) or WORKERS < 2:
         session.run("pytest", "-m", "not microbench", *session.posargs)
         return
-    parallel = ["-n", str(WORKERS), "--dist", "loadfile"]
+    parallel = ["-n", str(WORKERS), "--dist", "loadfile", "--no-loadscope-reorder"]
     session.run("pytest", "-m", "not microbench and not solo", *parallel, *session.posargs)
     session.run("pytest", "-m", "solo and not microbench", *session.posargs,
                 success_codes=[0, NO_TESTS])  # fmt: skip
