@@ -113,6 +113,47 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"under load: busy loops {[hog.pid for hog in hogs]}, one per CPU" if hogs else None
 
 
+# The test files that take longest (their tests' seconds summed, measured on 2 cores beside
+# other work), longest first. On pytest-xdist workers the collection starts with them, and
+# noxfile.py passes `--no-loadscope-reorder` so that `--dist loadfile` hands files out in
+# this order: by default xdist orders files by their number of tests, which put these (few
+# tests, each long) last, where one worker ran them while the other had finished. Longest
+# first, the two workers end together. A stale list costs time, never a result.
+LONGEST_FIRST = (
+    "tests/bench/report/test_report.py",
+    "tests/test_robustness.py",
+    "tests/test_slow_clients.py",
+    "tests/bench/report/test_report_loads.py",
+    "tests/bench/run/test_bench_cli.py",
+    "tests/bench/engines/test_lean_locust.py",
+    "tests/bench/report/test_verdict.py",
+    "tests/test_server_options.py",
+    "tests/bench/run/test_open_model.py",
+    "tests/bench/run/test_runner.py",
+    "tests/bench/report/test_regression_gate.py",
+    "tests/test_behaviour.py",
+    "tests/test_cli.py",
+    "tests/test_shutdown.py",
+    "tests/bench/report/test_choices.py",
+    "tests/bench/test_interactive.py",
+    "tests/bench/test_layout.py",
+    "tests/test_readers.py",
+    "tests/bench/engines/test_latency.py",
+    "tests/bench/engines/test_task_loop.py",
+    "tests/test_protocol.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist workers, the files of LONGEST_FIRST first; the others after them, and the
+    tests within each file, stay in the order collected (a stable sort)."""
+    if not hasattr(config, "workerinput"):
+        return
+    rank = {path: place for place, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Apply the `tool(name)` and `missing(reason)` markers before the test's fixtures."""

@@ -35,26 +35,59 @@ def server() -> Iterator[ServerProcess]:
         yield running
 
 
-def locust(scenario: str, url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def locust_argv(scenario: str, url: str, out: Path, *extra: str) -> list[str]:
     """One headless run in the open model; its histograms and CSV files go to `out`."""
-    out.mkdir()
-    argv = [
+    return [
         LOCUST, "-f", f"bench/engines/locust/scenarios/{scenario}.py", "--headless",
         "-u", str(USERS),
         "-r", str(USERS), "-t", f"{SECONDS}s", "--host", url, "--user-rate", str(USER_RATE),
         "--csv", str(out / "locust"), "--only-summary", "--loglevel", "WARNING", *extra,
     ]  # fmt: skip
-    env = {**os.environ, "STATICBENCH_HDR_DIR": str(out)}
-    return subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=90)
+
+
+def side_by_side(
+    runs: dict[str, tuple[str, str, Path, tuple[str, ...]]],
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Locust runs (scenario, url, out, extra options) at once, each as `locust_argv` says;
+    none outlives the call."""
+    started: dict[str, subprocess.Popen[str]] = {}
+    try:
+        for key, (scenario, url, out, extra) in runs.items():
+            out.mkdir()
+            env = {**os.environ, "STATICBENCH_HDR_DIR": str(out)}
+            started[key] = subprocess.Popen(
+                locust_argv(scenario, url, out, *extra), cwd=PROJECT, env=env, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )  # fmt: skip
+        done = {}
+        for key, process in started.items():
+            said, logged = process.communicate(timeout=90)
+            done[key] = subprocess.CompletedProcess(process.args, process.returncode, said, logged)
+        return done
+    finally:
+        for process in started.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def locust(scenario: str, url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """One headless run in the open model; its histograms and CSV files go to `out`."""
+    return side_by_side({"run": (scenario, url, out, extra)})["run"]
 
 
 @pytest.mark.parametrize("scenario", ["small", "mixed", "range", "close"])
 def test_both_clients_count_the_same_on_a_correct_server(
     server: ServerProcess, tmp_path: Path, scenario: str
 ) -> None:
+    # Both clients at once (400 requests/s together): the same offered load, measured at the
+    # same time on the same machine.
+    runs = side_by_side({
+        client: (scenario, server.url, tmp_path / client, ("--client", client))
+        for client in ("lean", "fasthttp")
+    })  # fmt: skip
     counts = {}
-    for client in ("lean", "fasthttp"):
-        done = locust(scenario, server.url, tmp_path / client, "--client", client)
+    for client, done in runs.items():
         assert done.returncode == 0, done.stderr[-2000:]  # 1 would mean failed requests
         summary = read_summary(tmp_path / client / "locust", warmup_s=0)
         assert summary.failures == 0

@@ -14,6 +14,7 @@ import subprocess
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,12 +45,27 @@ def run(tmp_path: Path) -> Path:
     return Path(shutil.copytree(FIXTURE, tmp_path / "run"))
 
 
+class Built(NamedTuple):
+    """The fixture run's report, and what its run directory held before the build."""
+
+    run: Path
+    files: ReportFiles
+    before: dict[Path, int]  # every file there before the build: its mtime (ns)
+
+
+STALE_CHART = "charts/old.png"
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ReportFiles]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The fixture run's report, built once for the tests that only read it (a build takes
-    ~15 s on a busy machine; nox's `--dist loadfile` keeps this file on one xdist worker)."""
+    ~15 s on a busy machine; nox's `--dist loadfile` keeps this file on one xdist worker).
+    Built as a rebuild is: over a chart an older build left (STALE_CHART)."""
     run = Path(shutil.copytree(FIXTURE, tmp_path_factory.mktemp("built") / "run"))
-    return run, build_report(run)
+    (run / STALE_CHART).parent.mkdir()
+    (run / STALE_CHART).write_bytes(b"stale")
+    before = {path: path.stat().st_mtime_ns for path in run.rglob("*") if path.is_file()}
+    return Built(run, build_report(run), before)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -142,8 +158,8 @@ def set_cell(frame: pd.DataFrame, variant: str, cache: str, scenario: str) -> pd
 # --- charts ------------------------------------------------------------------------------
 
 
-def test_every_chart_is_a_valid_png_in_the_run_directory(built: tuple[Path, ReportFiles]) -> None:
-    run, files = built
+def test_every_chart_is_a_valid_png_in_the_run_directory(built: Built) -> None:
+    run, files, _ = built
     names = sorted(path.name for path in files.charts)
     expected = [
         "cache", "latency", "throughput", "timeline-mixed-u20-fasthttp",
@@ -160,13 +176,10 @@ def test_every_chart_is_a_valid_png_in_the_run_directory(built: tuple[Path, Repo
     assert files.markdown == run / "summary.md"
 
 
-def test_a_rebuild_reads_only_the_run_and_leaves_no_stale_chart(run: Path) -> None:
-    (run / "charts").mkdir()
-    (run / "charts" / "old.png").write_bytes(b"stale")
-    before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
-    build_report(run)
-    assert not (run / "charts" / "old.png").exists()
-    for path, mtime in before.items():
+def test_a_rebuild_reads_only_the_run_and_leaves_no_stale_chart(built: Built) -> None:
+    assert not (built.run / STALE_CHART).exists()
+    assert set(built.before) > {built.run / STALE_CHART}  # the run's own files too
+    for path, mtime in built.before.items():
         if path.exists():
             assert path.stat().st_mtime_ns == mtime, f"{path} was rewritten"
 
@@ -193,8 +206,8 @@ def expected_cells() -> pd.DataFrame:
     return frame
 
 
-def test_table_numbers_equal_pandas_on_the_fixture(built: tuple[Path, ReportFiles]) -> None:
-    tables = html_tables(built[1].html.read_text())
+def test_table_numbers_equal_pandas_on_the_fixture(built: Built) -> None:
+    tables = html_tables(built.files.html.read_text())
     expected = expected_cells()
     for (scenario, users, variant, cache), want in expected.iterrows():
         row = row_of(tables, f"{scenario} · {users} users{OLD}", variant=variant, cache=cache)
@@ -209,9 +222,9 @@ def test_table_numbers_equal_pandas_on_the_fixture(built: tuple[Path, ReportFile
 
 
 def test_overlapping_intervals_are_not_distinguishable_and_ranks_follow(
-    built: tuple[Path, ReportFiles],
+    built: Built,
 ) -> None:
-    tables = html_tables(built[1].html.read_text())
+    tables = html_tables(built.files.html.read_text())
     expected = expected_cells()
     for (scenario, users, cache), group in expected.groupby(["scenario", "users", "cache"]):
         for (_, _, variant, _), cell in group.iterrows():
@@ -226,9 +239,9 @@ def test_overlapping_intervals_are_not_distinguishable_and_ranks_follow(
 
 
 def test_the_verdict_comes_first_then_the_environment_then_every_cell(
-    built: tuple[Path, ReportFiles],
+    built: Built,
 ) -> None:
-    files = built[1]
+    files = built.files
     text = files.markdown.read_text()
     commit = json.loads((FIXTURE / "run.json").read_text())["git"]["commit"]
     assert text.index("- small · 20 users" + OLD + " · cache=on — by") < text.index(commit)
@@ -445,8 +458,11 @@ def test_a_run_that_cannot_be_reported_still_ends(
 ) -> None:
     report_after_run(tmp_path)  # no results.csv: says so, raises nothing
     assert "report: not built" in capsys.readouterr().out
+    # The converse, on a run that can be reported and is quick to: one without trials.
+    (run / "results.csv").write_text(",".join(COLUMNS) + "\n")
     report_after_run(run)
     assert f"report: {run / 'report.html'}" in capsys.readouterr().out
+    assert (run / "report.html").is_file()
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -463,8 +479,8 @@ class _Resources(HTMLParser):
                 self.found.append((tag, name, value))
 
 
-def test_html_is_self_contained(built: tuple[Path, ReportFiles]) -> None:
-    run, files = built
+def test_html_is_self_contained(built: Built) -> None:
+    run, files, _ = built
     page = files.html.read_text()
     parser = _Resources()
     parser.feed(page)
@@ -482,17 +498,10 @@ def test_html_is_self_contained(built: tuple[Path, ReportFiles]) -> None:
     assert "<script" not in page
 
 
-@pytest.mark.parametrize("kind", ["fixture", "equal-load"])
-def test_page_loads_every_image_in_headless_chromium(run: Path, tmp_path: Path, kind: str) -> None:
+def loaded_in_chromium(files: ReportFiles, profile: Path) -> tuple[int, int]:
+    """(images loaded, images) when headless Chromium opens a copy of the page beside it."""
     chromium = require_tool("chromium")
-    if kind == "equal-load":  # both answer charts: the verdict bars and the equal-load latency
-        run = write_synthetic_run(
-            tmp_path / "equal", scenarios=("small", "close"), loads=WITH_EQUAL,
-            measures=True, extra={"generator_bound": True},
-        )  # fmt: skip
-    files = build_report(run)
-    assert kind == "fixture" or {"verdict", "equal-load-latency"} <= {p.stem for p in files.charts}
-    probe = run / "probe.html"  # a copy with a script that records what loaded
+    probe = files.html.with_name("probe.html")  # a copy with a script that records what loaded
     script = (
         "<script>window.addEventListener('load', () => { const all = [...document.images];"
         " const ok = all.filter(i => i.complete && i.naturalWidth > 0).length;"
@@ -504,14 +513,35 @@ def test_page_loads_every_image_in_headless_chromium(run: Path, tmp_path: Path, 
         [
             chromium, "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+            "--no-first-run", f"--user-data-dir={profile}",
             "--virtual-time-budget=10000", "--dump-dom", probe.as_uri(),
         ],
         capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     found = re.search(r'data-loaded="(\d+)/(\d+)"', done.stdout)
     assert found, f"no load record (exit {done.returncode}): {done.stderr[-1500:]}"
-    assert found.group(1) == found.group(2) == str(len(files.charts))
+    return int(found.group(1)), int(found.group(2))
+
+
+@pytest.mark.tool("chromium")
+def test_the_fixture_page_loads_every_image_in_headless_chromium(
+    built: Built, tmp_path: Path
+) -> None:
+    charts = len(built.files.charts)
+    assert loaded_in_chromium(built.files, tmp_path / "profile") == (charts, charts)
+
+
+@pytest.mark.tool("chromium")
+def test_an_equal_load_page_loads_every_image_in_headless_chromium(tmp_path: Path) -> None:
+    # Both answer charts: the verdict bars and the equal-load latency.
+    run = write_synthetic_run(
+        tmp_path / "equal", scenarios=("small", "close"), loads=WITH_EQUAL,
+        measures=True, extra={"generator_bound": True},
+    )  # fmt: skip
+    files = build_report(run)
+    assert {"verdict", "equal-load-latency"} <= {p.stem for p in files.charts}
+    charts = len(files.charts)
+    assert loaded_in_chromium(files, tmp_path / "profile") == (charts, charts)
 
 
 # --- speed -------------------------------------------------------------------------------

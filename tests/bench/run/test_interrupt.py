@@ -73,7 +73,12 @@ def test_ctrl_c_stops_the_trial_records_interrupted_and_builds_the_report(
         "--scenarios", "small", "--users", "2", "--duration", "30", "--warmup", "1",
         "--repeat", "2", "--out", str(out),
     ]  # fmt: skip
-    process = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, text=True)
+    # As a terminal starts it: Ctrl-C at its default. A shell's background job (`pytest &`)
+    # ignores SIGINT, a disposition children inherit, and then Python ignores Ctrl-C too.
+    process = subprocess.Popen(
+        argv, cwd=PROJECT, stdout=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     bench = psutil.Process(process.pid)
     try:
         server, locust = wait_for_trial(bench)
