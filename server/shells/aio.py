@@ -1,8 +1,9 @@
 """The asyncio.Protocol shell, on asyncio's own loop or uvloop's: socket → parser → site →
-transport. A response in memory is written from `data_received` itself (no task); one that
-needs file I/O or streaming gets a task, and later pipelined requests wait for it, in order.
-Over 64 KiB buffered, it neither reads nor answers. Sending, lingering and resets:
-`transports.TransportSender`; accepting, the sweep, shutdown: `loopserver.LoopServer`.
+transport. A response in memory is written from `data_received` itself (no task; a plain
+request by the express lane, unparsed); one that needs file I/O or streaming gets a task,
+and later pipelined requests wait for it, in order. Over 64 KiB buffered, it neither
+reads nor answers. Sending, lingering and resets: `transports.TransportSender`;
+accepting, the sweep, shutdown: `loopserver.LoopServer`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from server.protocol import ProtocolError, Request, RequestParser
 from server.response import Response
 from server.runtime import ServerContext
 from server.shells import loopserver, sending
-from server.shells.answers import answer, answer_now, counted
+from server.shells.answers import answer, answer_now, answer_plain, counted, counted_plain
 from server.shells.driver import send_response
 from server.shells.phases import Phase, late_head
 from server.shells.transports import TransportSender
@@ -60,9 +61,25 @@ class HttpConnection(asyncio.Protocol):
         if self.out.closing:
             return  # a lingering close reads and discards
         if not self.parser.has_partial_request:
+            if self._express(data):
+                return
             self.head_started = self.server.now
         self.parser.feed(data)
         self._answer_ready()
+
+    def _express(self, data: bytes) -> bool:
+        """Answer `data` at once if it is one plain request the site holds in memory
+        (`server.express`) and nothing is waiting; True if it did."""
+        out, server = self.out, self.server
+        if self.task is not None or out.paused or server.stopping:
+            return False  # at shutdown every response says close: the general path's
+        ready = answer_plain(self.context, data)
+        if ready is None:
+            return False
+        out.transport.write(ready)
+        counted_plain(self.context)
+        self.last_active = server.now
+        return True
 
     def pause_writing(self) -> None:
         self.out.pause()
