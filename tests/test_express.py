@@ -8,6 +8,7 @@ must not, so neither half of the property is empty.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server import express
+from server.config import ServerConfig
 from server.files import SiteRoot
 from server.protocol import MAX_HEADER_FIELDS, MAX_REQUEST_LINE, ProtocolError, RequestParser
 from server.response import DATE_LINE
+from server.runtime import ServerContext
+from server.shells.answers import answer_plain
 from server.static import StaticSite, error_response
 from server.stats import ServerStats
 from server.store import CachedStore, ReadingStore, StoreConfig
@@ -224,3 +228,22 @@ def test_the_lane_never_answers_otherwise(root: Path, data: bytes) -> None:
         same_answer(StaticSite(store), data)
     finally:
         DATE_LINE.ticking, DATE_LINE.line = ticking, line
+
+
+def test_a_crash_in_the_lane_is_logged_once_and_left_to_the_general_path(
+    site: StaticSite, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(key: str, send_body: bool) -> bytes | None:
+        raise RuntimeError("broken lane")
+
+    listener = socket.socket()
+    context = ServerContext(ServerConfig(), listener, site, ServerStats(), lambda: None)
+    monkeypatch.setattr(site, "ready", broken)
+    try:
+        assert answer_plain(context, TAKEN[0]) is None
+    finally:
+        listener.close()
+    assert context.stats.internal_errors == 1
+    assert [record.getMessage() for record in caplog.records] == [
+        "unexpected error in ready: RuntimeError: broken lane"
+    ]

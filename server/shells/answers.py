@@ -20,7 +20,13 @@ def answer_plain(context: ServerContext, data: bytes) -> bytes | None:
     """The ready bytes when `data` is one plain request the site holds in memory
     (`server.express`), for a shell whose parser holds nothing; else None (parse it)."""
     plain = express.plain(data)
-    return None if plain is None else context.site.ready(*plain)
+    if plain is None:
+        return None
+    try:
+        return context.site.ready(*plain)
+    except Exception as error:
+        context.report_crash("ready", error)
+        return None  # the general path answers it (a 500 if it fails there too)
 
 
 def counted_plain(context: ServerContext) -> None:
