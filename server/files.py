@@ -79,10 +79,12 @@ class FileStore(Protocol):
     """What the static semantics needs from a store (`server.store` has the stores).
 
     `lookup_now` answers what needs no awaiting (None: await `lookup`); `lookup_blocking`
-    is for threads.
+    is for threads; `hit` is a fresh file in memory (a hit) or None, which changes nothing.
     """
 
     def lookup_now(self, key: str) -> Lookup | None: ...
+
+    def hit(self, key: str) -> FileEntry | None: ...
 
     async def lookup(self, key: str) -> Lookup: ...
 

@@ -92,6 +92,15 @@ class Response(NamedTuple):
         return None
 
 
+_OK = _STATUS_LINES[200]
+
+
+def ok_payload(headers: bytes, body: bytes, send_body: bool) -> bytes:
+    """`Response(200, headers, body, PERSIST, send_body).payload()`, in one join."""
+    date = DATE_LINE.line if DATE_LINE.ticking else DATE_LINE.current()
+    return b"".join((_OK, date, headers, b"\r\n", body if send_body else b""))
+
+
 def header_lines(*pairs: tuple[str, str | int]) -> bytes:
     """Render header pairs as `Name: value\\r\\n` lines (values must be latin-1)."""
     return "".join(f"{name}: {value}\r\n" for name, value in pairs).encode("latin-1")

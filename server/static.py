@@ -22,6 +22,7 @@ from server.response import (
     FileSpan,
     Response,
     header_lines,
+    ok_payload,
     text_response,
 )
 
@@ -69,6 +70,14 @@ class StaticSite:
             response: Response = done.value
             return response
         return None
+
+    def ready(self, key: str, send_body: bool) -> bytes | None:
+        """The payload for a plain GET (or HEAD) of `key` (`server.express`) when the file is
+        in memory; None: take the general path."""
+        entry = self.store.hit(key)
+        if entry is None:
+            return None
+        return ok_payload(entry.full_headers, entry.body or b"", send_body)
 
     async def respond(self, request: Request) -> Response:
         """The response, reading files through the store's async path."""

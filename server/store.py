@@ -60,6 +60,10 @@ class ReadingStore:
         """Read on the spot if the reader works on the loop thread; else None (await)."""
         return self.reader.load_blocking(key) if self.reader.inline else None
 
+    def hit(self, key: str) -> FileEntry | None:
+        """A file held in memory, fresh, counted as a hit; None (nothing counted): no cache."""
+        return None
+
     async def lookup(self, key: str) -> Lookup:
         """Resolve `key` and read a small file, the reader's way."""
         return await self.reader.load(key)
@@ -106,6 +110,22 @@ class CachedStore(ReadingStore):
             return self.lookup_blocking(key)
         fresh, _ = self._cached(key)
         return fresh
+
+    def hit(self, key: str) -> FileEntry | None:
+        """A fresh entry holding its file's bytes, counted as a hit; else None, nothing counted.
+
+        The express lane's lookup (`server.express`): on an event loop's thread only, like
+        `lookup_now`'s first step, but it never reads, so a None changes nothing.
+        """
+        clock = self.clock
+        item = self._entries.get(key) if clock.ticking else None
+        if item is None or clock.now > item[1]:
+            return None
+        found = item[0]
+        if not isinstance(found, FileEntry) or found.body is None:
+            return None
+        self.stats.cache_hits += 1
+        return found
 
     async def lookup(self, key: str) -> Lookup:
         """Cached outcome, or load it (the reader's way) and cache it."""

@@ -1,8 +1,7 @@
-"""The asyncio.Protocol shell, on asyncio's own loop or uvloop's: socket → parser → site →
-transport. A response in memory is written from `data_received` itself (no task); one that
-needs file I/O or streaming gets a task, and later pipelined requests wait for it, in order.
-Over 64 KiB buffered, it neither reads nor answers. Sending, lingering and resets:
-`transports.TransportSender`; accepting, the sweep, shutdown: `loopserver.LoopServer`.
+"""The asyncio.Protocol shell (asyncio's loop or uvloop's): socket → parser → site → transport.
+A response in memory is written from `data_received` (a plain request unparsed); one that
+needs file I/O or streaming gets a task, later pipelined requests waiting for it. Over 64
+KiB buffered it neither reads nor answers. Sending: `TransportSender`; the rest: `loopserver`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from server.protocol import ProtocolError, Request, RequestParser
 from server.response import Response
 from server.runtime import ServerContext
 from server.shells import loopserver, sending
-from server.shells.answers import answer, answer_now, counted
+from server.shells.answers import answer, answer_express, answer_now, counted
 from server.shells.driver import send_response
 from server.shells.phases import Phase, late_head
 from server.shells.transports import TransportSender
@@ -25,13 +24,7 @@ class AioServer(loopserver.LoopServer):
     """Our accept (see `LoopServer.awaits_accept`), then a transport per connection."""
 
     def accepted(self, sock: socket.socket) -> None:
-        self.spawn(self._connect(sock))
-
-    async def _connect(self, sock: socket.socket) -> None:
-        try:
-            await self.loop.connect_accepted_socket(lambda: HttpConnection(self), sock)
-        except OSError:  # the client left before its transport was made
-            sock.close()
+        self.spawn(self.connect(sock, lambda: HttpConnection(self)))
 
 
 class HttpConnection(asyncio.Protocol):
@@ -60,9 +53,19 @@ class HttpConnection(asyncio.Protocol):
         if self.out.closing:
             return  # a lingering close reads and discards
         if not self.parser.has_partial_request:
+            if self._express(data):
+                return
             self.head_started = self.server.now
         self.parser.feed(data)
         self._answer_ready()
+
+    def _express(self, data: bytes) -> bool:
+        """True if it answered `data` unparsed (`server.express`); never at shutdown."""
+        busy = self.task is not None or self.out.paused or self.server.stopping
+        if busy or not answer_express(self.context, data, self.out.transport.write):
+            return False
+        self.last_active = self.server.now
+        return True
 
     def pause_writing(self) -> None:
         self.out.pause()
@@ -130,15 +133,12 @@ class HttpConnection(asyncio.Protocol):
 
     def expire(self, phase: Phase) -> None:
         """The phase's answer once it outlasted its deadline."""
-        if phase is Phase.LINGER:
-            self.out.close()
-        elif phase is Phase.STALLED:
-            self.context.send_timed_out()
-            self.abort()
-        elif phase is Phase.HEAD:
+        if phase is Phase.HEAD:
             self._send(late_head())
         elif phase is Phase.IDLE:
             self.out.linger()
+        else:  # LINGER or STALLED: the transport's own (`TransportSender.held`)
+            self.out.expire_held(phase, self.context)
 
     def abort(self) -> None:
         """Drop the connection with a reset."""

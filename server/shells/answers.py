@@ -1,6 +1,7 @@
 """What every shell does with a parsed request, in one place: answer it, count it.
 
-A shell asks `answer_now` first (the response when everything it needs is in memory: no
+A shell whose parser holds nothing asks `answer_plain` first (ready bytes for the
+express lane), then `answer_now` (the response when everything it needs is in memory: no
 task, no await) and `answer` otherwise; an unexpected error becomes one log line and a
 500 here, never in a shell. `counted` is called after a response's last byte is handed
 to the kernel, so the counters never count a response a client did not get.
@@ -8,10 +9,37 @@ to the kernel, so the counters never count a response a client did not get.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from server import express
 from server.protocol import Request
 from server.response import Response
 from server.runtime import ServerContext
 from server.static import internal_error
+
+
+def answer_plain(context: ServerContext, data: bytes) -> bytes | None:
+    """The ready bytes when `data` is one plain request the site holds in memory
+    (`server.express`), for a shell whose parser holds nothing; else None (parse it)."""
+    plain = express.plain(data)
+    if plain is None:
+        return None
+    try:
+        return context.site.ready(*plain)
+    except Exception as error:
+        context.report_crash("ready", error)
+        return None  # the general path answers it (a 500 if it fails there too)
+
+
+def answer_express(context: ServerContext, data: bytes, write: Callable[[bytes], object]) -> bool:
+    """`write` the ready bytes and count them (a 200, as `counted` does) when `data` is one
+    plain request the site holds in memory; False: parse it."""
+    ready = answer_plain(context, data)
+    if ready is None:
+        return False
+    write(ready)
+    context.stats.requests += 1
+    return True
 
 
 def answer_now(context: ServerContext, request: Request) -> Response | None:

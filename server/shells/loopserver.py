@@ -78,6 +78,13 @@ class LoopServer(abc.ABC):
         task.add_done_callback(self.tasks.discard)
         return task
 
+    async def connect(self, sock: socket.socket, protocol: Callable[[], asyncio.Protocol]) -> None:
+        """A transport and `protocol()` for an accepted socket (the Protocol style's)."""
+        try:
+            await self.loop.connect_accepted_socket(protocol, sock)
+        except OSError:  # the client left before its transport was made
+            sock.close()
+
     async def serve(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully."""
         stop = asyncio.Event()

@@ -15,6 +15,7 @@ from typing import cast
 
 from server.listener import reset_on_close
 from server.response import FileSpan
+from server.runtime import ServerContext
 from server.shells import sending
 from server.shells.driver import Sender
 from server.shells.phases import Phase
@@ -56,6 +57,15 @@ class TransportSender(Sender):
         if self.stalled_since is not None:
             return Phase.STALLED, self.stalled_since
         return None
+
+    def expire_held(self, phase: Phase, context: ServerContext) -> None:
+        """The answer to a `held` phase that outlasted its deadline: a lingering close ends,
+        a stalled send is counted and reset."""
+        if phase is Phase.LINGER:
+            self.close()
+        elif phase is Phase.STALLED:
+            context.send_timed_out()
+            self.abort()
 
     def closed(self) -> None:
         """The protocol's connection_lost."""

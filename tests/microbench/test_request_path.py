@@ -1,11 +1,14 @@
 """One cached request along the path a shell really takes, and what a C parser would buy.
 
 `test_core_cached_request` is the issue's "whole core" figure: everything the asyncio
-shell does per request on a kept-alive connection — feed, both `next()` calls (the
-request, then None), routing, the cache hit, rendering and the write on a stub
-transport. `test_shell_cached_request` runs the real `HttpConnection.data_received`
-instead, so shell changes move it too. The `httptools` cases parse the same bytes with
-llhttp (uvicorn's parser) into the same `Request`, then take the same path.
+shell does per request on a kept-alive connection whose parser holds nothing — the
+express lane (`server.express`: one match, the cache hit, the ready bytes) and the write
+on a stub transport. `test_general_cached_request` is the general path a request takes
+when it cannot (pipelined, conditional, ...): feed, both `next()` calls (the request,
+then None), routing, the cache hit, rendering and the write. `test_shell_cached_request`
+runs the real `HttpConnection.data_received`, so shell changes move it too. The
+`httptools` cases parse the same bytes with llhttp (uvicorn's parser) into the same
+`Request`, then take the general path.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from server import express
 from server.config import ServerConfig
 from server.files import SiteRoot
 from server.protocol import Request, RequestParser
@@ -71,6 +75,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> StaticSite:
 
 def core_request(site: StaticSite, parser: RequestParser, out: StubTransport, data: bytes) -> None:
     """What `HttpConnection` does per cached request, without the shell's bookkeeping."""
+    assert not parser.has_partial_request
+    plain = express.plain(data)
+    assert plain is not None
+    ready = site.ready(*plain)
+    assert ready is not None
+    out.write(ready)
+
+
+def general_request(
+    site: StaticSite, parser: RequestParser, out: StubTransport, data: bytes
+) -> None:
+    """What a request that cannot take the express lane costs: parser, site, rendering."""
     parser.feed(data)
     request = parser.next()
     assert request is not None
@@ -85,6 +101,14 @@ def core_request(site: StaticSite, parser: RequestParser, out: StubTransport, da
 def test_core_cached_request(benchmark: BenchmarkFixture, site: StaticSite, data: bytes) -> None:
     out = StubTransport()
     benchmark(core_request, site, RequestParser(), out, data)
+    assert out.sent > 700  # at least one whole body (the stylesheet is 700 bytes)
+
+
+@pytest.mark.benchmark(group="one cached request (1 KiB, keep-alive)")
+@pytest.mark.parametrize("data", [WRK_REQUEST, BROWSER_REQUEST], ids=["wrk", "browser"])
+def test_general_cached_request(benchmark: BenchmarkFixture, site: StaticSite, data: bytes) -> None:
+    out = StubTransport()
+    benchmark(general_request, site, RequestParser(), out, data)
     assert out.sent > 700  # at least one whole body (the stylesheet is 700 bytes)
 
 
@@ -122,7 +146,7 @@ class LlhttpParser:
 
 
 def llhttp_request(site: StaticSite, parser: LlhttpParser, out: StubTransport, data: bytes) -> None:
-    """`core_request` with llhttp doing the parsing."""
+    """`general_request` with llhttp doing the parsing."""
     parser.feed(data)
     request = parser.next()
     assert request is not None
