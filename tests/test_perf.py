@@ -19,6 +19,7 @@ from bench.engines.wrk.engine import run_wrk
 from bench.perf.__main__ import parse_options, servers_to_measure
 from bench.perf.render import render, table
 from bench.perf.verdicts import (
+    LARGE_COMPARISONS,
     VS_CEILING,
     LoadRow,
     Report,
@@ -216,6 +217,21 @@ def test_variants_are_compared_with_the_ceiling_on_their_own_loop() -> None:
     report = Report(machine={}, versions={}, settings=SETTINGS, keepalive=rows)
     assert "ceiling-uvloop" in render(report)
     assert to_json(report)["keepalive"][2]["ratios"][1]["reference"] == "ceiling-uvloop"
+
+
+def test_the_blog_variants_large_file_is_also_compared_with_nginx_closing() -> None:
+    slow, fast = parse_wrk(fixture("wrk_latency_errors.txt")), parse_wrk(fixture("wrk_latency.txt"))
+    names = ["nginx", "nginx-close", "blog", "blog-uvloop", "asyncio"]
+    rows = [LoadRow(name, fast if name == "nginx" else slow) for name in names]
+    to_nginx, to_close = LARGE_COMPARISONS
+    assert assess(rows, rows[2], to_nginx)[:2] == (slow.requests_per_s / fast.requests_per_s, 0.9)
+    assert assess(rows, rows[2], to_close) == (1.0, 0.9, "PASS")  # like with like
+    assert assess(rows, rows[3], to_close)[:2] == (1.0, None)
+    assert assess(rows, rows[4], to_close) == (None, None, "—")  # keeps its connections
+    assert assess(rows, rows[1], to_close) == (None, None, "—")
+    text = render(Report({}, {}, SETTINGS, large=rows))
+    assert "vs nginx-close" in text
+    assert "nginx-close: nginx with -H 'Connection: close'" in text
 
 
 def test_a_rate_of_error_responses_meets_no_target() -> None:

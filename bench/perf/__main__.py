@@ -28,7 +28,15 @@ from bench.measure.cores import CoreBusy
 from bench.measure.sampling import TreeSampler
 from bench.perf.memory import measure_memory, raise_nofile
 from bench.perf.render import render
-from bench.perf.verdicts import IDLE_CONNECTIONS, READER_SEPARATOR, LoadRow, Report, to_json
+from bench.perf.verdicts import (
+    IDLE_CONNECTIONS,
+    NGINX,
+    NGINX_CLOSE,
+    READER_SEPARATOR,
+    LoadRow,
+    Report,
+    to_json,
+)
 from bench.results.environment import MISSING, machine_info, versions
 from bench.targets.nginx import NginxServer, find_nginx, nginx_version
 from bench.targets.process import ChildStartError, PinnedProcess, ServerProcess, free_port
@@ -301,7 +309,7 @@ def references(options: Options, nginx: str | None, uvloop: bool) -> list[tuple[
     cpus = options.server_cpus
     starters: list[tuple[str, Starter]] = []
     if nginx:
-        starters.append(("nginx", partial(NginxServer, nginx, STATIC, cpus=cpus)))
+        starters.append((NGINX, partial(NginxServer, nginx, STATIC, cpus=cpus)))
     for loop in ["asyncio", "uvloop"] if uvloop else ["asyncio"]:
         starters.append((f"ceiling-{loop}", partial(ceiling, loop, cpus)))
     return starters
@@ -320,10 +328,13 @@ def measure_variant(
 
 
 def all_loads(wrk: str, options: Options, report: Report, server: Running, name: str) -> None:
-    """Keep-alive, Connection: close and the 1 MiB file against one started server."""
+    """Keep-alive, Connection: close and the 1 MiB file against one started server; for
+    nginx also the 1 MiB file closing every connection, what the blog variants do."""
     report.keepalive.append(load(wrk, options, server, name, close=False))
     report.close.append(load(wrk, options, server, name, close=True))
     report.large.append(load(wrk, options, server, name, close=False, page=LARGE_PAGE))
+    if name == NGINX:
+        report.large.append(load(wrk, options, server, NGINX_CLOSE, close=True, page=LARGE_PAGE))
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

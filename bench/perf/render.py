@@ -150,7 +150,10 @@ def large_table(report: Report) -> str:
     """A 1 MiB file, keep-alive, against nginx."""
     page = report.settings.get("large_page", "the 1 MiB file")
     title = f"Large file: {_wrk(report)} GET {page} ({_modes(report)})"
-    return load_table(title, report.large, LARGE_COMPARISONS)
+    note = ("nginx-close: nginx with -H 'Connection: close', a new connection per file, which\n"
+            "  the blog variants make by design (the post's one request per connection): their\n"
+            "  second ratio compares like with like.")  # fmt: skip
+    return f"{load_table(title, report.large, LARGE_COMPARISONS)}\n{note}"
 
 
 def _memory_cells(row: MemoryRow) -> list[str]:
