@@ -50,8 +50,10 @@ WORKERS = min(2, len(os.sched_getaffinity(0)))
 NO_TESTS = 5  # pytest's exit code when nothing was selected: a file without solo tests
 # pytest keeps the test modules it rewrote for its assertions in __pycache__ (ignored by
 # git), but not where PYTHONDONTWRITEBYTECODE is set, as on the project's shared machine:
-# there every pytest process (each worker, the solo part) rewrote them all again: collecting
-# the suite took 14 s, 6 s with the cache (here). An empty value is "not set" to Python.
+# there every pytest process (each worker, the solo part, the suite's own pytest runs)
+# rewrote them all again: collecting the suite took 14 s, 6 s with the cache (here). In a
+# fresh clone the two workers still rewrite them once, side by side; the solo part and
+# every later run find them. An empty value is "not set" to Python.
 WRITE_BYTECODE = {"PYTHONDONTWRITEBYTECODE": ""}
 
 
