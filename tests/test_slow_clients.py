@@ -134,7 +134,14 @@ def test_stalled_readers_are_dropped_after_the_send_timeout_on_both_send_paths(
             stalled[path] = (running, [stalled_reader(running.port, 1, target) for _ in range(3)])
             for sock in stalled[path][1]:
                 stack.callback(sock.close)
-        time.sleep(SEND_TIMEOUT + DEADLINE_SLACK)  # never reading meanwhile
+        # Never reading meanwhile: until both servers count their 3 timeouts, or at most
+        # as long as they may take (the counters are asked, never read from the sockets).
+        deadline = time.monotonic() + SEND_TIMEOUT + DEADLINE_SLACK
+        while time.monotonic() < deadline and any(
+            counters(running, tmp_path / path)["send_timeouts"] < 3
+            for path, (running, _) in stalled.items()
+        ):
+            time.sleep(0.1)
         for path, (running, socks) in stalled.items():
             ended = [drain(sock, DEADLINE_SLACK) for sock in socks]
             assert all(done for _, done in ended), (path, ended)

@@ -66,12 +66,18 @@ class ReportFiles:
 
 
 def build_report(
-    run_dir: Path, baseline: Path | None = None, fail_on_regression: float | None = None
+    run_dir: Path,
+    baseline: Path | None = None,
+    fail_on_regression: float | None = None,
+    *,
+    charts: bool = True,
 ) -> ReportFiles:
     """Write report.html, summary.md and charts/*.png into `run_dir`; return their paths.
 
     ReportInputError when `run_dir` (or `baseline`) is not a readable run directory.
     `fail_on_regression` only adds its verdict to the page; the caller decides the exit code.
+    `charts=False` writes the same pages without charts: drawing them is ~85% of a build
+    (matplotlib), which a regression gate reading only the exit code and tables never needs.
     """
     run = load_run(run_dir)
     base = load_run(baseline, with_history=False) if baseline is not None else None
@@ -79,7 +85,7 @@ def build_report(
     pairs = agreement(cells)
     groups = verdicts(run.results)
     loads = equal_loads(run.results)
-    answer, drawn = _charts(run, cells, pairs, (groups, loads), run_dir / CHARTS_DIR)
+    answer, drawn = _charts(run, cells, pairs, (groups, loads), run_dir / CHARTS_DIR, charts)
     sections: list[Section] = []
     diff, alarm = None, None
     if base is not None:
@@ -140,12 +146,14 @@ def _charts(
     pairs: pd.DataFrame,
     verdict: tuple[list[GroupVerdict], list[EqualLoad]],
     out: Path,
+    draw: bool = True,
 ) -> tuple[list[charts.Chart], list[charts.Chart]]:
-    """The answer charts, then every other chart the data supports, in reading order."""
+    """The answer charts, then every other chart the data supports, in reading order (none
+    unless `draw`)."""
     out.mkdir(exist_ok=True)
     for stale in out.glob("*.png"):  # a rebuild must not leave charts of an older build
         stale.unlink()
-    if cells.empty:
+    if cells.empty or not draw:
         return [], []
     palette = Palette(cells["variant"].astype(str))
     groups, loads = verdict

@@ -1,5 +1,5 @@
-"""`python -m bench report RUN_DIR [--baseline OTHER] [--fail-on-regression PCT]`, and the
-report a benchmark run builds when it ends. Exit codes: 0 built (and nothing regressed),
+"""`python -m bench report RUN_DIR [--baseline OTHER] [--fail-on-regression PCT] [--no-charts]`,
+and the report a benchmark run builds when it ends. Exit codes: 0 built (and nothing regressed),
 1 a cell regressed beyond --fail-on-regression, 2 a path is not a readable run directory.
 """
 
@@ -12,15 +12,17 @@ from bench.report import ReportInputError, build_report, regressions
 from bench.report.tables import cell_name
 
 
-def report_command(run_dir: Path, baseline: Path | None, fail_pct: float | None) -> int:
-    """Build the report, print where it went; the exit code."""
+def report_command(
+    run_dir: Path, baseline: Path | None, fail_pct: float | None, *, charts: bool = True
+) -> int:
+    """Build the report (without charts unless `charts`), print where it went; the exit code."""
     if fail_pct is not None and baseline is None:
         print(
             "python -m bench report: error: --fail-on-regression needs --baseline", file=sys.stderr
         )
         return 2
     try:
-        files = build_report(run_dir, baseline, fail_pct)
+        files = build_report(run_dir, baseline, fail_pct, charts=charts)
     except ReportInputError as error:
         print(f"python -m bench report: error: {error}", file=sys.stderr)
         return 2

@@ -147,6 +147,13 @@ def _add_report_parser(commands: argparse._SubParsersAction[OneLineErrors]) -> N
         help="exit 1 when a cell's req/s fell by more than PCT%% beyond the noise "
         "(its 95%% interval entirely below -PCT%%); needs --baseline",
     )
+    report.add_argument(
+        "--no-charts",
+        dest="charts",
+        action="store_false",
+        help="the tables and the verdict only, no charts/*.png: several times faster, e.g. "
+        "for a regression gate",
+    )
 
 
 def _percent(text: str) -> float:
@@ -254,7 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "report":
         from bench.report.command import report_command  # matplotlib only when reporting
 
-        return report_command(args.run_dir, args.baseline, args.fail_on_regression)
+        return report_command(
+            args.run_dir, args.baseline, args.fail_on_regression, charts=args.charts
+        )
     try:
         if args.host is not None and args.peers:
             raise UsageError("--peers starts its own servers; it cannot be used with --host")

@@ -105,6 +105,7 @@ def test_a_pair_in_the_run_without_a_measurement_is_not_measured(tmp_path: Path)
     frame.to_csv(path, index=False)
     (bought,) = [b for b in what_choices_buy(load_run(run).results) if b.panel[0] == "small"]
     assert bought.ratio is None
+    # With its charts: the suite's one build whose cell has no OK trial at all.
     page = build_report(run).markdown.read_text(encoding="utf-8")
     assert re.search(
         r"\| ⚠️ uvloop over asyncio's loop \| uvloop / asyncio \|.*\| not measured \|", page

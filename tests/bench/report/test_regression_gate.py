@@ -14,6 +14,8 @@ from bench.run.cli import main
 from tests.bench.synthetic_run import FIXTURE
 
 CELL = {"variant": "uvloop", "cache": "on", "scenario": "small"}
+# The gate reads tables, which are the same without charts (tests/bench/report/test_report.py).
+GATE = ["--baseline", str(FIXTURE), "--fail-on-regression", "50", "--no-charts"]
 
 
 def without_cell(tmp_path: Path, how: str) -> Path:
@@ -36,7 +38,7 @@ def test_a_vanished_baseline_cell_fails_the_gate(
     tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = without_cell(tmp_path, how)
-    assert main(["report", str(run), "--baseline", str(FIXTURE), "--fail-on-regression", "50"]) == 1
+    assert main(["report", str(run), *GATE]) == 1
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("regr")]
     assert len(lines) == 1, lines
     assert all(value in lines[0] for value in CELL.values())
@@ -46,4 +48,4 @@ def test_a_vanished_baseline_cell_fails_the_gate(
 def test_the_same_run_against_itself_passes_the_gate(tmp_path: Path) -> None:
     """The control: nothing vanished, nothing regressed."""
     run = Path(shutil.copytree(FIXTURE, tmp_path / "same"))
-    assert main(["report", str(run), "--baseline", str(FIXTURE), "--fail-on-regression", "50"]) == 0
+    assert main(["report", str(run), *GATE]) == 0

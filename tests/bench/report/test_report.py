@@ -37,6 +37,9 @@ T_975_DF2 = 4.302652729911275  # t(0.975, 2): three repeats
 T_975 = {1: 12.706204736, 2: T_975_DF2}  # by degrees of freedom (OK repeats - 1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SYMBOLS = ("❌ ", "⚠️ ", "🔴 ", "🟢 ")
+# Tests that read only tables and text build without charts (~15x faster): the pages are
+# the same (test_without_charts_the_pages_are_the_same_but_for_the_charts).
+NO_CHARTS = ["--no-charts"]
 
 
 @pytest.fixture
@@ -184,6 +187,19 @@ def test_a_rebuild_reads_only_the_run_and_leaves_no_stale_chart(built: Built) ->
             assert path.stat().st_mtime_ns == mtime, f"{path} was rewritten"
 
 
+def test_without_charts_the_pages_are_the_same_but_for_the_charts(built: Built, run: Path) -> None:
+    (run / STALE_CHART).parent.mkdir()
+    (run / STALE_CHART).write_bytes(b"stale")
+    assert main(["report", str(run), *NO_CHARTS]) == 0
+    assert not list((run / "charts").iterdir())  # none drawn, and an older build's removed
+    assert (run / "summary.md").read_text() == built.files.markdown.read_text()
+    html = (run / "report.html").read_text()
+    assert "<img" not in html
+    charted = re.sub(r"<figure.*?</figure>\n", "", built.files.html.read_text(), flags=re.S)
+    assert html == charted.replace("<h2>More charts</h2>\n", "")
+    assert build_report(run, charts=False).charts == []
+
+
 # --- tables ------------------------------------------------------------------------------
 
 
@@ -310,7 +326,7 @@ def test_a_run_without_trials_gets_a_report_saying_so(tmp_path: Path, run: Path)
 
 def test_one_repeat_has_no_interval_and_no_rank(tmp_path: Path) -> None:
     run = write_synthetic_run(tmp_path / "quick", scenarios=("small",), repeats=1)
-    tables = html_tables(build_report(run).html.read_text())
+    tables = html_tables(build_report(run, charts=False).html.read_text())
     for row in tables["small · 50 users"]:
         assert (row["95% CI"], row["rank"], row["not distinguishable from"]) == ("n/a",) * 3
     for row in tables["small · 50 users · cache=on — ranked by requests/s"]:
@@ -365,7 +381,20 @@ def edited_copy(tmp_path: Path, name: str, factor: pd.Series | float, where: str
 
 def test_baseline_diff_flags_an_injected_regression(tmp_path: Path) -> None:
     cut = edited_copy(tmp_path, "cut", 0.6, where="cell")
-    assert main(["report", str(cut), "--baseline", str(FIXTURE), "--fail-on-regression", "10"]) == 1
+    assert (
+        main(
+            [
+                "report",
+                str(cut),
+                "--baseline",
+                str(FIXTURE),
+                "--fail-on-regression",
+                "10",
+                *NO_CHARTS,
+            ]
+        )
+        == 1
+    )
     diff = compare(read_results(cut), read_results(FIXTURE))
     variant, cache, scenario = narrowest_cell()
     worse = diff[diff["rps_verdict"] == Verdict.WORSE]
@@ -383,14 +412,40 @@ def test_baseline_diff_flags_an_injected_regression(tmp_path: Path) -> None:
     html = (cut / "report.html").read_text()
     assert html.count('<tr class="regression">') == 1
     assert '<p class="verdict fail">1 cell(s) regressed by more than 10%' in html
-    assert main(["report", str(cut), "--baseline", str(FIXTURE), "--fail-on-regression", "99"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(cut),
+                "--baseline",
+                str(FIXTURE),
+                "--fail-on-regression",
+                "99",
+                *NO_CHARTS,
+            ]
+        )
+        == 0
+    )
 
 
 def test_baseline_diff_calls_two_percent_jitter_noise(tmp_path: Path) -> None:
     rows = len(pd.read_csv(FIXTURE / "results.csv"))
     jitter = pd.Series(np.random.default_rng(7).uniform(0.98, 1.02, rows))
     copy = edited_copy(tmp_path, "jitter", jitter)
-    assert main(["report", str(copy), "--baseline", str(FIXTURE), "--fail-on-regression", "5"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(copy),
+                "--baseline",
+                str(FIXTURE),
+                "--fail-on-regression",
+                "5",
+                *NO_CHARTS,
+            ]
+        )
+        == 0
+    )
     diff = compare(read_results(copy), read_results(FIXTURE))
     assert set(diff["rps_verdict"]) == {Verdict.NOISE}
     html = (copy / "report.html").read_text()

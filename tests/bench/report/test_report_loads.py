@@ -16,7 +16,7 @@ from bench.report import build_report
 from bench.report.diff import Verdict, compare
 from bench.results.table import read_results
 from bench.run.cli import main
-from tests.bench.report.test_report import html_tables, md_tables, row_of
+from tests.bench.report.test_report import NO_CHARTS, html_tables, md_tables, row_of
 from tests.bench.synthetic_run import write_synthetic_run
 
 # A real schema-2 run (the sample report of 2026-11-25): its results.csv and run.json.
@@ -213,7 +213,7 @@ def test_a_schema_2_baseline_matches_the_locust_closed_cells_of_a_schema_3_run(
     assert set(diff.loc[~old, "engine"] + " " + diff.loc[~old, "load"]) == {
         "wrk closed", "locust 50%"
     }  # fmt: skip
-    assert main(["report", str(run), "--baseline", str(SAMPLE)]) == 0
+    assert main(["report", str(run), "--baseline", str(SAMPLE), *NO_CHARTS]) == 0
     tables = md_tables((run / "summary.md").read_text())
     row = row_of(tables, "Against the baseline sample", scenario="small", variant="uvloop",
                  cache="on", engine="locust", load="closed")  # fmt: skip
@@ -224,6 +224,6 @@ def test_each_locust_client_gets_its_own_panels(tmp_path: Path) -> None:
     run = write_synthetic_run(
         tmp_path / "clients", scenarios=("small",), clients=("lean", "fasthttp")
     )
-    assert main(["report", str(run)]) == 0
+    assert main(["report", str(run), *NO_CHARTS]) == 0
     tables = html_tables((run / "report.html").read_text())  # every cell: report.html's
     assert len(tables["small · 50 users"]) == len(tables["small · 50 users · fasthttp"]) == 8

@@ -47,7 +47,7 @@ def test_a_2x_difference_under_drift_is_a_win_with_the_paired_interval(tmp_path:
     ratio, low, high = by_hand(uvloop, blog)
     assert 1 < low < 2 < high  # it holds the true ratio and excludes 1
     assert high / low < 1.25  # pairing cancelled the drift
-    summary = build_report(run).markdown.read_text()
+    summary = build_report(run, charts=False).markdown.read_text()
     assert f"uvloop beats blog by {ratio:.2f}× [{low:.2f} – {high:.2f}] (requests/s)" in summary
     row = row_of(md_tables(summary), "small · 50 users · cache=on — ranked by requests/s",
                  variant="uvloop")  # fmt: skip
@@ -67,7 +67,7 @@ def test_an_equal_pair_is_not_distinguishable(tmp_path: Path) -> None:
     assert {first, second} == {"asyncio", "uvloop"}
     ratio, low, high = by_hand(closed_rates(results, first), closed_rates(results, second))
     assert low < 1 < high
-    summary = build_report(run).markdown.read_text()
+    summary = build_report(run, charts=False).markdown.read_text()
     expected = (
         f"{first} and {second} not distinguishable (ratio {ratio:.2f} [{low:.2f} – {high:.2f}], "
         "requests/s)"
@@ -93,7 +93,7 @@ def test_a_generator_bound_run_is_ranked_by_cpu_per_request_at_the_equal_load(
     assert [(g.cache, g.metric, g.load) for g in groups] == [
         ("on", Metric.CPU, "equal50%"), ("off", Metric.CPU, "equal50%")
     ]  # fmt: skip
-    summary = build_report(run).markdown.read_text()
+    summary = build_report(run, charts=False).markdown.read_text()
     for cache in ("on", "off"):
         head = (
             f"- small · 50 users · cache={cache} — by server CPU µs per request at {rate:,.0f} "
@@ -122,7 +122,7 @@ def test_the_equal_load_is_below_every_maximum_and_the_report_says_which(tmp_pat
         tmp_path / "run", scenarios=("small", "close"), loads=EQUAL, measures=True, drift=0.1
     )
     results = read_results(run)
-    summary = build_report(run).markdown.read_text()
+    summary = build_report(run, charts=False).markdown.read_text()
     for scenario in ("small", "close"):
         here = results[results["scenario"] == scenario]
         closed = here[here["load"] == CLOSED]
@@ -153,7 +153,7 @@ def test_every_compact_table_has_at_most_8_columns(tmp_path: Path) -> None:
         tmp_path / "run", scenarios=("small",), loads=EQUAL, measures=True, peers=("nginx",),
         extra={"generator_bound": True},
     )  # fmt: skip
-    tables = md_tables(build_report(run).markdown.read_text())
+    tables = md_tables(build_report(run, charts=False).markdown.read_text())
     compact = [title for title in tables if "ranked by" in title or title.startswith("Latency")]
     assert len(compact) == 3
     for title in compact:
