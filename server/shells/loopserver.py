@@ -83,12 +83,14 @@ class LoopServer(abc.ABC):
         task.add_done_callback(self.tasks.discard)
         return task
 
-    async def connect(self, sock: socket.socket, protocol: Callable[[], asyncio.Protocol]) -> None:
-        """A transport and `protocol()` for an accepted socket (the Protocol style's)."""
-        try:
-            await self.loop.connect_accepted_socket(protocol, sock)
-        except OSError:  # the client left before its transport was made
-            sock.close()
+    def connect(self, sock: socket.socket, protocol: Callable[[], asyncio.Protocol]) -> None:
+        """A transport and `protocol()` for an accepted socket (the Protocol style's).
+
+        `connect_accepted_socket` is driven by hand (`_step`), not by a Task: its first step
+        makes the transport at once, the next returns once `connection_made` ran. A Task per
+        connection (made, registered, scheduled, stepped) cost ~5% of a `Connection: close`
+        request's CPU on uvloop."""
+        _step(self.loop.connect_accepted_socket(protocol, sock), sock)
 
     async def serve(self) -> None:
         """Serve until SIGINT or SIGTERM, then shut down gracefully."""
@@ -192,6 +194,18 @@ class LoopServer(abc.ABC):
         for connection in list(self.connections):
             connection.abort()
         await asyncio.sleep(0)  # let the aborted connections' tasks end
+
+
+def _step(opening: Coroutine[Any, Any, object], sock: socket.socket) -> None:
+    """Run `opening` to its next await; go on when the future it awaits is done."""
+    try:
+        waiting: asyncio.Future[object] = opening.send(None)
+    except StopIteration:
+        return
+    except OSError:  # the client left before its transport was made
+        sock.close()
+        return
+    waiting.add_done_callback(lambda _: _step(opening, sock))
 
 
 def run(context: ServerContext, server: Callable[[ServerContext], LoopServer]) -> None:
