@@ -14,7 +14,6 @@ import abc
 import contextlib
 import enum
 import queue
-import selectors
 import socket
 import threading
 import time
@@ -26,6 +25,7 @@ from server.response import Response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.shells.outgoing import Outgoing
 from server.shells.phases import TICK, Deadlines, Phase, late_head, too_many
+from server.shells.polling import READ, WRITE, Poller
 
 _RECV_SIZE = 64 * 1024
 
@@ -69,7 +69,7 @@ class SelectorThread(abc.ABC):
     def __init__(self, context: ServerContext) -> None:
         self.context, self.config = context, context.config
         self.deadlines = Deadlines(self.config)
-        self.selector = selectors.DefaultSelector()
+        self.selector = Poller()
         self.wake_reader, self.wake_writer = socket.socketpair()
         self.wake_reader.setblocking(False)
         self.handed_back: queue.SimpleQueue[Client] = queue.SimpleQueue()
@@ -103,8 +103,8 @@ class SelectorThread(abc.ABC):
 
     def run_selector(self) -> None:
         """Run the selector loop until SIGINT/SIGTERM, then shut down gracefully."""
-        self.selector.register(self.context.listener, selectors.EVENT_READ, "listener")
-        self.selector.register(self.wake_reader, selectors.EVENT_READ, "wake")
+        self.selector.register(self.context.listener, READ, "listener")
+        self.selector.register(self.wake_reader, READ, "wake")
         self.context.on_ready()
         self.next_sweep = time.monotonic() + TICK
         while not self.stopping:
@@ -123,12 +123,12 @@ class SelectorThread(abc.ABC):
 
     def _turn(self, timeout: float) -> None:
         """One round of the selector thread: events, the accept back-off, the sweep."""
-        for key, _ in self.selector.select(timeout=timeout):
-            self._on_ready(key.data)
+        for data in self.selector.ready(timeout):
+            self._on_ready(data)
         due = self.accept_resumes_at
         if due is not None and time.monotonic() >= due and not self.stopping:
             self.accept_resumes_at = None
-            self.selector.register(self.context.listener, selectors.EVENT_READ, "listener")
+            self.selector.register(self.context.listener, READ, "listener")
         now = time.monotonic()
         if now >= self.next_sweep:
             self._sweep(now)
@@ -180,7 +180,7 @@ class SelectorThread(abc.ABC):
     def _park(self, client: Client) -> None:
         """Watch an idle connection for its next request."""
         client.last_active = time.monotonic()
-        self._watch(client, selectors.EVENT_READ)
+        self._watch(client, READ)
 
     def _take_back_clients(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -192,7 +192,7 @@ class SelectorThread(abc.ABC):
         """Do what the pool thread (or a finished send) says comes next."""
         if client.then is Next.WRITE:
             client.blocked_since = time.monotonic()
-            self._watch(client, selectors.EVENT_WRITE)
+            self._watch(client, WRITE)
         elif client.then is Next.READ and not self.stopping:
             self._park(client)
         elif client.then is Next.DROP:
@@ -201,7 +201,7 @@ class SelectorThread(abc.ABC):
             with contextlib.suppress(OSError):
                 client.sock.shutdown(socket.SHUT_WR)
             client.lingering_since = time.monotonic()
-            self._watch(client, selectors.EVENT_READ)
+            self._watch(client, READ)
 
     def _resume_send(self, client: Client) -> None:
         """The socket is writable again: send what fits, and go on once it is all out."""
