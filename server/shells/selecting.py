@@ -73,6 +73,7 @@ class SelectorThread(abc.ABC):
         self.wake_reader, self.wake_writer = socket.socketpair()
         self.wake_reader.setblocking(False)
         self.handed_back: queue.SimpleQueue[Client] = queue.SimpleQueue()
+        self.wake_pending = False  # a wake byte is on its way: no need for another
         self.watched: dict[socket.socket, Client] = {}  # held by the selector thread
         self.active = 0  # clients held by pool threads
         self.lock = threading.Lock()  # guards `active` and the counters
@@ -117,7 +118,12 @@ class SelectorThread(abc.ABC):
         self.wake()
 
     def wake(self) -> None:
-        """Wake the selector (a pool thread handed a client back)."""
+        """Wake the selector (a pool thread handed a client back). One byte at a time: the
+        selector takes back every client handed back before it read the byte (a send per
+        request cost the selector a wake-up per request under keep-alive load)."""
+        if self.wake_pending:
+            return
+        self.wake_pending = True
         with contextlib.suppress(OSError):
             self.wake_writer.send(b"\0")
 
@@ -185,6 +191,10 @@ class SelectorThread(abc.ABC):
     def _take_back_clients(self) -> None:
         with contextlib.suppress(BlockingIOError):
             self.wake_reader.recv(4096)
+        # After the read (which may take a byte sent after the flag was cleared, leaving it
+        # set with no byte on its way: a stall), before the queue is: a client handed back
+        # after this line is in the queue when it is read, or its thread sends a new byte.
+        self.wake_pending = False
         while not self.handed_back.empty():
             self._take_back(self.handed_back.get())
 
