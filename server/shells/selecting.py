@@ -152,7 +152,7 @@ class SelectorThread(abc.ABC):
         elif data.lingering_since is not None:
             self._discard_input(data)
         else:
-            self._unwatch(data)
+            self._fired(data)
             self.to_pool(data)
 
     def _accept_all(self) -> None:
@@ -173,20 +173,27 @@ class SelectorThread(abc.ABC):
             return self.count(refused=True)
         tune_connection(sock)
         self.count(connection=True)
-        self._park(Client(sock))
+        self._park(Client(sock), new=True)
 
-    def _watch(self, client: Client, events: int) -> None:
+    def _watch(self, client: Client, events: int, *, new: bool = False) -> None:
+        """Watch for one of `events` (`server.shells.polling`): it fires once."""
         self.watched[client.sock] = client
-        self.selector.register(client.sock, events, client)
+        self.selector.watch(client.sock, events, client, new=new)
+
+    def _fired(self, client: Client) -> None:
+        """Its event fired (it is silent now): the selector no longer holds it."""
+        del self.watched[client.sock]
 
     def _unwatch(self, client: Client) -> None:
+        """Stop watching it before it is closed."""
         self.selector.unregister(client.sock)
         del self.watched[client.sock]
 
-    def _park(self, client: Client) -> None:
-        """Watch an idle connection for its next request."""
+    def _park(self, client: Client, *, new: bool = False) -> None:
+        """Watch an idle connection for its next request. From the selector thread, or
+        (`Poller.shared`) from the pool thread that answered its last request."""
         client.last_active = time.monotonic()
-        self._watch(client, READ)
+        self._watch(client, READ, new=new)
 
     def _take_back_clients(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -225,8 +232,9 @@ class SelectorThread(abc.ABC):
             if done:
                 client.then = self.finish(client)
         if not done:
+            self.selector.watch(client.sock, WRITE, client)  # for the next room
             return
-        self._unwatch(client)
+        self._fired(client)
         if client.then is Next.READ and client.parser.has_partial_request:
             self.to_pool(client)  # pipelined requests are waiting (answered even at shutdown)
         else:
@@ -236,12 +244,14 @@ class SelectorThread(abc.ABC):
         try:
             data = client.sock.recv(_RECV_SIZE)
         except BlockingIOError:
-            return
+            data = None
         except OSError:
             data = b""
-        if not data:
-            self._unwatch(client)
+        if data == b"":
+            self._fired(client)
             client.sock.close()
+        else:  # more to discard, or none after all: wait for the next
+            self.selector.watch(client.sock, READ, client)
 
     def _sweep(self, now: float) -> None:
         """Give every overdue client its phase's answer."""
@@ -266,13 +276,18 @@ class SelectorThread(abc.ABC):
         if self.accept_resumes_at is None:
             self.selector.unregister(self.context.listener)
         self.context.listener.close()
+        self._close_idle()
+        deadline = time.monotonic() + self.config.grace
+        while (self.active or self._sending()) and time.monotonic() < deadline:
+            self._turn(0.05)
+        self._close_idle()  # parked by a pool thread that missed `stopping` by a hair
+
+    def _close_idle(self) -> None:
         for client in list(self.watched.values()):
             if client.state()[0] in (Phase.IDLE, Phase.HEAD):
                 self._unwatch(client)
                 client.sock.close()
-        deadline = time.monotonic() + self.config.grace
-        while (self.active or self._sending()) and time.monotonic() < deadline:
-            self._turn(0.05)
 
     def _sending(self) -> bool:
-        return any(client.outgoing is not None for client in self.watched.values())
+        # A copy first: a pool thread may park a client meanwhile (`_park`).
+        return any(client.outgoing is not None for client in list(self.watched.values()))

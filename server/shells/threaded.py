@@ -58,6 +58,9 @@ class ThreadedServer(SelectorThread):
                 client.then = Next.DROP
             with self.lock:
                 self.active -= 1
+            if client.then is Next.READ and self.selector.shared and not self.stopping:
+                self._park(client)  # itself: no hand-back through the selector thread
+                continue
             self.handed_back.put(client)
             self.wake()
 
