@@ -24,7 +24,7 @@ class AioServer(loopserver.LoopServer):
     """Our accept (see `LoopServer.awaits_accept`), then a transport per connection."""
 
     def accepted(self, sock: socket.socket) -> None:
-        self.spawn(self.connect(sock, lambda: HttpConnection(self)))
+        self.connect(sock, lambda: HttpConnection(self))
 
 
 class HttpConnection(asyncio.Protocol):

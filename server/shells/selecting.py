@@ -14,7 +14,6 @@ import abc
 import contextlib
 import enum
 import queue
-import selectors
 import socket
 import threading
 import time
@@ -26,6 +25,7 @@ from server.response import Response
 from server.runtime import ACCEPT_RETRY_DELAY, ServerContext
 from server.shells.outgoing import Outgoing
 from server.shells.phases import TICK, Deadlines, Phase, late_head, too_many
+from server.shells.polling import READ, WRITE, Poller
 
 _RECV_SIZE = 64 * 1024
 
@@ -69,10 +69,11 @@ class SelectorThread(abc.ABC):
     def __init__(self, context: ServerContext) -> None:
         self.context, self.config = context, context.config
         self.deadlines = Deadlines(self.config)
-        self.selector = selectors.DefaultSelector()
+        self.selector = Poller()
         self.wake_reader, self.wake_writer = socket.socketpair()
         self.wake_reader.setblocking(False)
         self.handed_back: queue.SimpleQueue[Client] = queue.SimpleQueue()
+        self.wake_pending = False  # a wake byte is on its way: no need for another
         self.watched: dict[socket.socket, Client] = {}  # held by the selector thread
         self.active = 0  # clients held by pool threads
         self.lock = threading.Lock()  # guards `active` and the counters
@@ -103,8 +104,8 @@ class SelectorThread(abc.ABC):
 
     def run_selector(self) -> None:
         """Run the selector loop until SIGINT/SIGTERM, then shut down gracefully."""
-        self.selector.register(self.context.listener, selectors.EVENT_READ, "listener")
-        self.selector.register(self.wake_reader, selectors.EVENT_READ, "wake")
+        self.selector.register(self.context.listener, READ, "listener")
+        self.selector.register(self.wake_reader, READ, "wake")
         self.context.on_ready()
         self.next_sweep = time.monotonic() + TICK
         while not self.stopping:
@@ -117,18 +118,23 @@ class SelectorThread(abc.ABC):
         self.wake()
 
     def wake(self) -> None:
-        """Wake the selector (a pool thread handed a client back)."""
+        """Wake the selector (a pool thread handed a client back). One byte at a time: the
+        selector takes back every client handed back before it read the byte (a send per
+        request cost the selector a wake-up per request under keep-alive load)."""
+        if self.wake_pending:
+            return
+        self.wake_pending = True
         with contextlib.suppress(OSError):
             self.wake_writer.send(b"\0")
 
     def _turn(self, timeout: float) -> None:
         """One round of the selector thread: events, the accept back-off, the sweep."""
-        for key, _ in self.selector.select(timeout=timeout):
-            self._on_ready(key.data)
+        for data in self.selector.ready(timeout):
+            self._on_ready(data)
         due = self.accept_resumes_at
         if due is not None and time.monotonic() >= due and not self.stopping:
             self.accept_resumes_at = None
-            self.selector.register(self.context.listener, selectors.EVENT_READ, "listener")
+            self.selector.register(self.context.listener, READ, "listener")
         now = time.monotonic()
         if now >= self.next_sweep:
             self._sweep(now)
@@ -146,7 +152,7 @@ class SelectorThread(abc.ABC):
         elif data.lingering_since is not None:
             self._discard_input(data)
         else:
-            self._unwatch(data)
+            self._fired(data)
             self.to_pool(data)
 
     def _accept_all(self) -> None:
@@ -167,24 +173,35 @@ class SelectorThread(abc.ABC):
             return self.count(refused=True)
         tune_connection(sock)
         self.count(connection=True)
-        self._park(Client(sock))
+        self._park(Client(sock), new=True)
 
-    def _watch(self, client: Client, events: int) -> None:
+    def _watch(self, client: Client, events: int, *, new: bool = False) -> None:
+        """Watch for one of `events` (`server.shells.polling`): it fires once."""
         self.watched[client.sock] = client
-        self.selector.register(client.sock, events, client)
+        self.selector.watch(client.sock, events, client, new=new)
+
+    def _fired(self, client: Client) -> None:
+        """Its event fired (it is silent now): the selector no longer holds it."""
+        del self.watched[client.sock]
 
     def _unwatch(self, client: Client) -> None:
+        """Stop watching it before it is closed."""
         self.selector.unregister(client.sock)
         del self.watched[client.sock]
 
-    def _park(self, client: Client) -> None:
-        """Watch an idle connection for its next request."""
+    def _park(self, client: Client, *, new: bool = False) -> None:
+        """Watch an idle connection for its next request. From the selector thread, or
+        (`Poller.shared`) from the pool thread that answered its last request."""
         client.last_active = time.monotonic()
-        self._watch(client, selectors.EVENT_READ)
+        self._watch(client, READ, new=new)
 
     def _take_back_clients(self) -> None:
         with contextlib.suppress(BlockingIOError):
             self.wake_reader.recv(4096)
+        # After the read (which may take a byte sent after the flag was cleared, leaving it
+        # set with no byte on its way: a stall), before the queue is: a client handed back
+        # after this line is in the queue when it is read, or its thread sends a new byte.
+        self.wake_pending = False
         while not self.handed_back.empty():
             self._take_back(self.handed_back.get())
 
@@ -192,7 +209,7 @@ class SelectorThread(abc.ABC):
         """Do what the pool thread (or a finished send) says comes next."""
         if client.then is Next.WRITE:
             client.blocked_since = time.monotonic()
-            self._watch(client, selectors.EVENT_WRITE)
+            self._watch(client, WRITE)
         elif client.then is Next.READ and not self.stopping:
             self._park(client)
         elif client.then is Next.DROP:
@@ -201,7 +218,7 @@ class SelectorThread(abc.ABC):
             with contextlib.suppress(OSError):
                 client.sock.shutdown(socket.SHUT_WR)
             client.lingering_since = time.monotonic()
-            self._watch(client, selectors.EVENT_READ)
+            self._watch(client, READ)
 
     def _resume_send(self, client: Client) -> None:
         """The socket is writable again: send what fits, and go on once it is all out."""
@@ -215,8 +232,9 @@ class SelectorThread(abc.ABC):
             if done:
                 client.then = self.finish(client)
         if not done:
+            self.selector.watch(client.sock, WRITE, client)  # for the next room
             return
-        self._unwatch(client)
+        self._fired(client)
         if client.then is Next.READ and client.parser.has_partial_request:
             self.to_pool(client)  # pipelined requests are waiting (answered even at shutdown)
         else:
@@ -226,12 +244,14 @@ class SelectorThread(abc.ABC):
         try:
             data = client.sock.recv(_RECV_SIZE)
         except BlockingIOError:
-            return
+            data = None
         except OSError:
             data = b""
-        if not data:
-            self._unwatch(client)
+        if data == b"":
+            self._fired(client)
             client.sock.close()
+        else:  # more to discard, or none after all: wait for the next
+            self.selector.watch(client.sock, READ, client)
 
     def _sweep(self, now: float) -> None:
         """Give every overdue client its phase's answer."""
@@ -256,13 +276,18 @@ class SelectorThread(abc.ABC):
         if self.accept_resumes_at is None:
             self.selector.unregister(self.context.listener)
         self.context.listener.close()
+        self._close_idle()
+        deadline = time.monotonic() + self.config.grace
+        while (self.active or self._sending()) and time.monotonic() < deadline:
+            self._turn(0.05)
+        self._close_idle()  # parked by a pool thread that missed `stopping` by a hair
+
+    def _close_idle(self) -> None:
         for client in list(self.watched.values()):
             if client.state()[0] in (Phase.IDLE, Phase.HEAD):
                 self._unwatch(client)
                 client.sock.close()
-        deadline = time.monotonic() + self.config.grace
-        while (self.active or self._sending()) and time.monotonic() < deadline:
-            self._turn(0.05)
 
     def _sending(self) -> bool:
-        return any(client.outgoing is not None for client in self.watched.values())
+        # A copy first: a pool thread may park a client meanwhile (`_park`).
+        return any(client.outgoing is not None for client in list(self.watched.values()))

@@ -55,6 +55,7 @@ class SocketsServer(loopserver.LoopServer):
     """`sock_accept` in a loop, a task per connection."""
 
     awaits_accept = True
+    transported = False
     keep_alive = True
 
     def accepted(self, sock: socket.socket) -> None:

@@ -10,6 +10,7 @@ and slow readers cost no thread.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import signal
 import threading
@@ -58,6 +59,12 @@ class ThreadedServer(SelectorThread):
                 client.then = Next.DROP
             with self.lock:
                 self.active -= 1
+            if client.then is Next.READ and self.selector.shared and not self.stopping:
+                # Itself, no hand-back through the selector thread. OSError: shutdown's
+                # `_close_idle` closed it meanwhile.
+                with contextlib.suppress(OSError):
+                    self._park(client)
+                continue
             self.handed_back.put(client)
             self.wake()
 

@@ -28,7 +28,6 @@ class TransportSender(Sender):
     def __init__(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
-        self.sock = transport.get_extra_info("socket")  # gone from uvloop's once it closes
         self.transport.set_write_buffer_limits(high=sending.HIGH_WATER, low=sending.LOW_WATER)
         self.paused = self.lost = False
         self.closing = False  # its last response is out (lingering, reset or lost): send no more
@@ -120,6 +119,9 @@ class TransportSender(Sender):
     def abort(self) -> None:
         """Drop the connection with a reset: the kernel frees its send queue at once."""
         self.closing = True
-        if not self.transport.is_closing():
-            reset_on_close(self.sock)
+        # Asked for here, not kept: uvloop builds a socket object (a getsockname) per call,
+        # and only a reset needs it; uvloop's has none once closing.
+        sock = None if self.transport.is_closing() else self.transport.get_extra_info("socket")
+        if sock is not None:
+            reset_on_close(sock)
         self.transport.abort()
