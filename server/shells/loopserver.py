@@ -197,15 +197,19 @@ class LoopServer(abc.ABC):
 
 
 def _step(opening: Coroutine[Any, Any, object], sock: socket.socket) -> None:
-    """Run `opening` to its next await; go on when the future it awaits is done."""
+    """Run `opening` to its next await; go on when the future it awaits is done (at the
+    loop's next turn after a bare yield, as `asyncio.sleep(0)` makes)."""
     try:
-        waiting: asyncio.Future[object] = opening.send(None)
+        waiting: asyncio.Future[object] | None = opening.send(None)
     except StopIteration:
         return
     except OSError:  # the client left before its transport was made
         sock.close()
         return
-    waiting.add_done_callback(lambda _: _step(opening, sock))
+    if waiting is None:
+        asyncio.get_running_loop().call_soon(_step, opening, sock)
+    else:
+        waiting.add_done_callback(lambda _: _step(opening, sock))
 
 
 def run(context: ServerContext, server: Callable[[ServerContext], LoopServer]) -> None:
