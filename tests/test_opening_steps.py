@@ -14,7 +14,6 @@ from typing import Any
 
 from server.shells.loopserver import _step
 
-
 Opening = Callable[[list[str]], Coroutine[Any, Any, None]]
 
 
