@@ -381,12 +381,12 @@ def test_responses_sent_after_sigterm_say_connection_close(variant: str, tmp_pat
     (tmp_path / "big.bin").write_bytes(b"x" * (16 << 20))  # more than socket buffers hold
     (tmp_path / "index.html").write_bytes(b"<p>hello</p>")
     with started(variant, tmp_path, "--grace", str(GRACE)) as running:
-        clients = []
-        for _ in range(4):
-            sock = slow_download(running.port, "/big.bin", close=False)
-            sock.sendall(get("/index.html"))  # pipelined: answered after SIGTERM
-            clients.append(sock)
+        clients = [slow_download(running.port, "/big.bin", close=False) for _ in range(4)]
         firsts = [sock.recv(16 * 1024) for sock in clients]  # the big responses are under way
+        for sock in clients:
+            # Pipelined, after the server read the first request: it may still be unread in
+            # the socket when SIGTERM comes, and must be answered all the same.
+            sock.sendall(get("/index.html"))
         running.signal(signal.SIGTERM)
         time.sleep(0.3)  # the server has seen the signal before the next heads are rendered
         streams = [read_all(sock, 5.0) for sock in clients]

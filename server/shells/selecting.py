@@ -235,8 +235,11 @@ class SelectorThread(abc.ABC):
             self.selector.watch(client.sock, WRITE, client)  # for the next room
             return
         self._fired(client)
-        if client.then is Next.READ and client.parser.has_partial_request:
-            self.to_pool(client)  # pipelined requests are waiting (answered even at shutdown)
+        if client.then is Next.READ and (client.parser.has_partial_request or self.stopping):
+            # Pipelined requests are waiting, answered even at shutdown: in the parser, or
+            # at shutdown perhaps still unread in the socket (the pool reads once; with
+            # nothing there, it hands the client back to be closed).
+            self.to_pool(client)
         else:
             self._take_back(client)
 
