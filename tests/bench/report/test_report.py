@@ -379,22 +379,15 @@ def edited_copy(tmp_path: Path, name: str, factor: pd.Series | float, where: str
     return copy
 
 
+def gate(run: Path, percent: int) -> int:
+    """`bench report RUN --baseline FIXTURE --fail-on-regression PERCENT`'s exit code."""
+    argv = ["report", str(run), "--baseline", str(FIXTURE), "--fail-on-regression", str(percent)]
+    return main([*argv, *NO_CHARTS])
+
+
 def test_baseline_diff_flags_an_injected_regression(tmp_path: Path) -> None:
     cut = edited_copy(tmp_path, "cut", 0.6, where="cell")
-    assert (
-        main(
-            [
-                "report",
-                str(cut),
-                "--baseline",
-                str(FIXTURE),
-                "--fail-on-regression",
-                "10",
-                *NO_CHARTS,
-            ]
-        )
-        == 1
-    )
+    assert gate(cut, 10) == 1
     diff = compare(read_results(cut), read_results(FIXTURE))
     variant, cache, scenario = narrowest_cell()
     worse = diff[diff["rps_verdict"] == Verdict.WORSE]
@@ -412,20 +405,7 @@ def test_baseline_diff_flags_an_injected_regression(tmp_path: Path) -> None:
     html = (cut / "report.html").read_text()
     assert html.count('<tr class="regression">') == 1
     assert '<p class="verdict fail">1 cell(s) regressed by more than 10%' in html
-    assert (
-        main(
-            [
-                "report",
-                str(cut),
-                "--baseline",
-                str(FIXTURE),
-                "--fail-on-regression",
-                "99",
-                *NO_CHARTS,
-            ]
-        )
-        == 0
-    )
+    assert gate(cut, 99) == 0
 
 
 def test_baseline_diff_calls_two_percent_jitter_noise(tmp_path: Path) -> None:
