@@ -93,12 +93,14 @@ class Response(NamedTuple):
 
 
 _OK = _STATUS_LINES[200]
+_CLOSE_END = _HEAD_ENDS[CLOSE]
 
 
-def ok_payload(headers: bytes, body: bytes, send_body: bool) -> bytes:
-    """`Response(200, headers, body, PERSIST, send_body).payload()`, in one join."""
+def ok_payload(headers: bytes, body: bytes, send_body: bool, close: bool) -> bytes:
+    """`Response(200, headers, body, CLOSE or PERSIST, send_body).payload()`, in one join."""
     date = DATE_LINE.line if DATE_LINE.ticking else DATE_LINE.current()
-    return b"".join((_OK, date, headers, b"\r\n", body if send_body else b""))
+    end = _CLOSE_END if close else b"\r\n"
+    return b"".join((_OK, date, headers, end, body if send_body else b""))
 
 
 def header_lines(*pairs: tuple[str, str | int]) -> bytes:

@@ -71,13 +71,13 @@ class StaticSite:
             return response
         return None
 
-    def ready(self, key: str, send_body: bool) -> bytes | None:
+    def ready(self, key: str, send_body: bool, close: bool) -> bytes | None:
         """The payload for a plain GET (or HEAD) of `key` (`server.express`) when the file is
-        in memory; None: take the general path."""
+        in memory, saying `Connection: close` if `close`; None: take the general path."""
         entry = self.store.hit(key)
         if entry is None:
             return None
-        return ok_payload(entry.full_headers, entry.body or b"", send_body)
+        return ok_payload(entry.full_headers, entry.body or b"", send_body, close)
 
     async def respond(self, request: Request) -> Response:
         """The response, reading files through the store's async path."""

@@ -103,6 +103,8 @@ TAKEN = [
     b"GET /index.html HTTP/1.1\r\nUser-Agent: x\r\nHost: a\r\nAccept: */*\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nConnection:Keep-Alive \t\r\nHost: a\r\n\r\n",
+    b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",  # wrk -H's
+    b"HEAD /index.html HTTP/1.1\r\nconnection:Close\t\r\nHost: a\r\nConnection: close\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nX-Latin: caf\xe9\r\nHostname: b\r\nIf: c\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nHost: a\r\n" + b"X: y\r\n" * (MAX_HEADER_FIELDS - 1) + b"\r\n",
 ]
@@ -111,8 +113,9 @@ PASSED = [
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",  # two: 400
     b"GET /index.html HTTP/1.0\r\n\r\n",  # 1.0 closes
     b"GET /index.html HTTP/1.2\r\nHost: a\r\n\r\n",
-    b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n",
+    b"GET /index.html HTTP/1.1\r\nConnection: keep-alive\r\nHost: a\r\nConnection: close\r\n\r\n",
+    b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nIf-None-Match: *\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nif-range: x\r\n\r\n",
     b"GET /index.html HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n\r\n",
@@ -158,14 +161,25 @@ def test_head_sends_no_body_and_get_the_whole_file(site: StaticSite) -> None:
     assert head.endswith(b"Content-Length: %d\r\n\r\n" % len(KB))
 
 
+def test_only_a_close_request_is_answered_with_connection_close(site: StaticSite) -> None:
+    close = b"GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    closing, persisting = express_lane(site, close), express_lane(site, TAKEN[0])
+    assert express.plain(close) == ("/index.html", True, True)
+    assert express.plain(TAKEN[0]) == ("/index.html", True, False)
+    assert closing is not None
+    assert persisting is not None
+    assert closing.replace(b"Connection: close\r\n", b"", 1) == persisting
+    assert b"Connection:" not in persisting
+
+
 def test_no_lane_without_a_cache_or_before_the_clock_ticks(root: Path) -> None:
     reading = ReadingStore(SiteRoot(str(root)), StoreConfig(), ServerStats(), "blocking")
-    assert StaticSite(reading).ready("/index.html", True) is None
+    assert StaticSite(reading).ready("/index.html", True, False) is None
     cached = CachedStore(SiteRoot(str(root)), StoreConfig(), ServerStats(), "blocking")
     cached.lookup_blocking("/index.html")
-    assert StaticSite(cached).ready("/index.html", True) is None  # the threaded shell's case
+    assert StaticSite(cached).ready("/index.html", True, False) is None  # the threaded shell's case
     cached.clock.advance()
-    assert StaticSite(cached).ready("/index.html", True) is not None
+    assert StaticSite(cached).ready("/index.html", True, False) is not None
 
 
 # -- property: whatever the head, the lane answers as the general path does, or passes ----
@@ -177,6 +191,8 @@ fields = st.sampled_from(
         "Connection: keep-alive",
         "connection:KEEP-ALIVE",
         "Connection: close",
+        "connection:Close ",
+        "Connection: CLOSE",
         "Connection: Upgrade",
         "If-None-Match: *",
         "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT",
@@ -233,7 +249,7 @@ def test_the_lane_never_answers_otherwise(root: Path, data: bytes) -> None:
 def test_a_crash_in_the_lane_is_logged_once_and_left_to_the_general_path(
     site: StaticSite, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(key: str, send_body: bool) -> bytes | None:
+    def broken(key: str, send_body: bool, close: bool) -> bytes | None:
         raise RuntimeError("broken lane")
 
     listener = socket.socket()

@@ -39,7 +39,7 @@ class HttpConnection(asyncio.Protocol):
         self.last_active = self.head_started = server.now
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.out = TransportSender(transport)
+        self.out = TransportSender(transport, self.server.loop)
         self.server.connections.add(self)
         self.context.stats.connections += 1
 
@@ -61,10 +61,14 @@ class HttpConnection(asyncio.Protocol):
 
     def _express(self, data: bytes) -> bool:
         """True if it answered `data` unparsed (`server.express`); never at shutdown."""
-        busy = self.task is not None or self.out.paused or self.server.stopping
-        if busy or not answer_express(self.context, data, self.out.transport.write):
+        if self.task is not None or self.out.paused or self.server.stopping:
+            return False
+        close = answer_express(self.context, data, self.out.transport.write)
+        if close is None:
             return False
         self.last_active = self.server.now
+        if close:
+            self.out.linger()  # as `_sent` does
         return True
 
     def pause_writing(self) -> None:

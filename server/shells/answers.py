@@ -18,28 +18,34 @@ from server.runtime import ServerContext
 from server.static import internal_error
 
 
-def answer_plain(context: ServerContext, data: bytes) -> bytes | None:
-    """The ready bytes when `data` is one plain request the site holds in memory
-    (`server.express`), for a shell whose parser holds nothing; else None (parse it)."""
+def answer_plain(context: ServerContext, data: bytes) -> tuple[bytes, bool] | None:
+    """The ready bytes, and whether the connection closes after them, when `data` is one
+    plain request the site holds in memory (`server.express`), for a shell whose parser
+    holds nothing; else None (parse it)."""
     plain = express.plain(data)
     if plain is None:
         return None
     try:
-        return context.site.ready(*plain)
+        ready = context.site.ready(*plain)
     except Exception as error:
         context.report_crash("ready", error)
         return None  # the general path answers it (a 500 if it fails there too)
+    return None if ready is None else (ready, plain[2])
 
 
-def answer_express(context: ServerContext, data: bytes, write: Callable[[bytes], object]) -> bool:
+def answer_express(
+    context: ServerContext, data: bytes, write: Callable[[bytes], object]
+) -> bool | None:
     """`write` the ready bytes and count them (a 200, as `counted` does) when `data` is one
-    plain request the site holds in memory; False: parse it."""
-    ready = answer_plain(context, data)
-    if ready is None:
-        return False
+    plain request the site holds in memory, then whether the connection closes after
+    them (`Connection: close`); None: parse it."""
+    answered = answer_plain(context, data)
+    if answered is None:
+        return None
+    ready, close = answered
     write(ready)
     context.stats.requests += 1
-    return True
+    return close
 
 
 def answer_now(context: ServerContext, request: Request) -> Response | None:

@@ -27,8 +27,13 @@ _RECV_SIZE = 64 * 1024
 class StreamChannel(TransportSender, Channel):
     """A connection's StreamReader and StreamWriter (ends it as any transport's sender)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        super().__init__(writer.transport)
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(writer.transport, loop)
         self.reader, self.writer = reader, writer
 
     async def receive(self) -> bytes:
@@ -55,7 +60,7 @@ class StreamsServer(loopserver.LoopServer):
             with contextlib.suppress(OSError):
                 sock.close()
             return
-        await Connection(self, StreamChannel(reader, writer)).run()
+        await Connection(self, StreamChannel(reader, writer, self.loop)).run()
 
 
 def run(context: ServerContext) -> None:

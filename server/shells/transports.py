@@ -25,9 +25,11 @@ from server.shells.sending import Stalled
 class TransportSender(Sender):
     """What a connection sends on its transport, and how it ends."""
 
-    def __init__(self, transport: asyncio.BaseTransport) -> None:
+    def __init__(self, transport: asyncio.BaseTransport, loop: asyncio.AbstractEventLoop) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        # The loop, kept: asyncio.get_running_loop() costs a getpid() syscall per call (3.11).
+        self.loop = loop
         self.transport.set_write_buffer_limits(high=sending.HIGH_WATER, low=sending.LOW_WATER)
         self.paused = self.lost = False
         self.closing = False  # its last response is out (lingering, reset or lost): send no more
@@ -38,7 +40,7 @@ class TransportSender(Sender):
     def pause(self) -> None:
         """The protocol's pause_writing: the buffer is over HIGH_WATER; stop reading too."""
         self.paused = True
-        self.stalled_since = asyncio.get_running_loop().time()
+        self.stalled_since = self.loop.time()
         self.transport.pause_reading()
 
     def resume(self, *, reading: bool = False) -> None:
@@ -73,7 +75,7 @@ class TransportSender(Sender):
 
     async def stalled(self, waiting: Awaitable[None]) -> None:
         """Await `waiting` (room in the socket), counted as a stalled send meanwhile."""
-        self.stalled_since = asyncio.get_running_loop().time()
+        self.stalled_since = self.loop.time()
         try:
             await waiting
         finally:
@@ -82,7 +84,7 @@ class TransportSender(Sender):
     async def drain(self) -> None:
         """Wait while the transport is paused."""
         while self.paused and not self.lost:
-            self._resumed = asyncio.get_running_loop().create_future()
+            self._resumed = self.loop.create_future()
             await self._resumed
 
     async def send(self, data: bytes | memoryview) -> None:
@@ -110,7 +112,7 @@ class TransportSender(Sender):
         self.closing = True
         self.shutdown_write()
         self.transport.resume_reading()
-        self.lingering_since = asyncio.get_running_loop().time()
+        self.lingering_since = self.loop.time()
 
     def close(self) -> None:
         """Close after what the transport still holds (a FIN, no reset)."""
