@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from bench.perf.verdicts import (
     assess,
     close_assessment,
     keepalive_assessment,
+    median_rows,
     to_json,
 )
 from bench.targets.nginx import NginxServer, find_nginx, nginx_config
@@ -290,3 +292,64 @@ def test_a_missing_large_file_is_refused_before_anything_runs(
         parse_options([])
     assert exited.value.code == 2
     assert "make_static.py" in capsys.readouterr().err
+
+
+# -- rounds ---------------------------------------------------------------------------------
+
+
+def rated(server: str, rate: float, core: float) -> LoadRow:
+    """A row whose wrk run made `rate` req/s, its server core `core` busy."""
+    result = replace(parse_wrk(fixture("wrk_latency.txt")), requests_per_s=rate)
+    return LoadRow(server, result, server_core=core)
+
+
+def test_each_row_is_its_median_round_with_every_rounds_rate() -> None:
+    rounds = [
+        [rated("nginx", 100.0, 0.1), rated("uvloop", 90.0, 0.4)],
+        [rated("nginx", 120.0, 0.2), rated("uvloop", 30.0, 0.5)],  # a slow minute for uvloop
+        [rated("nginx", 80.0, 0.3), rated("uvloop", 95.0, 0.6)],
+    ]
+    nginx, uvloop = median_rows(rounds)
+    assert (nginx.server, nginx.rounds, nginx.server_core) == ("nginx", (100.0, 120.0, 80.0), 0.1)
+    assert nginx.result is not None
+    assert nginx.result.requests_per_s == 100.0
+    assert (uvloop.rounds, uvloop.server_core) == ((90.0, 30.0, 95.0), 0.4)  # the round's own
+    assert uvloop.spread == pytest.approx((95.0 - 30.0) / 90.0)
+    report = Report({}, {}, {**SETTINGS, "rounds": 3}, keepalive=[nginx, uvloop])
+    assert keepalive_assessment(report, uvloop)[:2] == (pytest.approx(0.9), 0.9)
+    text = render(report)
+    assert "-d2s, median of 3 rounds" in text
+    assert " 72% " in text  # uvloop's spread
+    assert to_json(report)["keepalive"][1]["rounds_requests_per_s"] == [90.0, 30.0, 95.0]
+
+
+def test_an_even_count_of_rounds_takes_the_lower_middle_one() -> None:
+    (row,) = median_rows([[rated("asyncio", rate, 0.0)] for rate in (4.0, 1.0, 3.0, 2.0)])
+    assert row.result is not None
+    assert row.result.requests_per_s == 2.0
+    assert median_rows([[rated("asyncio", 5.0, 0.0)]])[0].spread is None  # one round: no spread
+
+
+def test_a_server_not_measured_in_every_round_shows_why_and_no_figure() -> None:
+    rounds = [
+        [rated("nginx", 100.0, 0.1), rated("blog", 10.0, 0.1)],
+        [rated("nginx", 100.0, 0.1), LoadRow("blog", None, "did not start: port taken")],
+        [rated("nginx", 100.0, 0.1)],
+    ]
+    nginx, blog = median_rows(rounds)
+    assert blog == LoadRow("blog", None, "round 2 of 3: did not start: port taken")
+    assert median_rows([rounds[0], rounds[2]])[1].note == "round 2 of 2: not measured"
+    assert "skipped: round 2 of 3: did not start" in render(
+        Report({}, {}, SETTINGS, close=[nginx, blog])
+    )
+
+
+def test_rounds_default_to_three_quick_is_one_and_zero_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert parse_options([])[0].rounds == 3
+    assert parse_options(["--rounds", "5", "--quick"])[0].rounds == 1
+    with pytest.raises(SystemExit) as exited:
+        parse_options(["--rounds", "0"])
+    assert exited.value.code == 2
+    assert "--rounds" in capsys.readouterr().err

@@ -35,6 +35,7 @@ from bench.perf.verdicts import (
     READER_SEPARATOR,
     LoadRow,
     Report,
+    median_rows,
     to_json,
 )
 from bench.results.environment import MISSING, machine_info, versions
@@ -86,6 +87,7 @@ class Options:
     readers: list[str] | None  # None: each variant's own (its first reader)
     skip_nginx: bool
     json_path: Path | None
+    rounds: int = 1
 
 
 def _variant_list(text: str) -> list[str]:
@@ -108,8 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` documents every option."""
     parser = OneLineErrors(prog="python -m bench.perf", description=__doc__)
     add = parser.add_argument
-    add("--duration", type=bounded(int, 1), default=10, help="whole seconds per run (default 10)")
-    add("--quick", action="store_true", help="3 s per run (overrides --duration)")
+    add("--duration", type=bounded(int, 1), default=5, help="whole seconds per run (default 5)")
+    add("--quick", action="store_true", help="3 s per run and one round (overrides both)")
+    add(
+        "--rounds",
+        type=bounded(int, 1),
+        default=3,
+        help="every server measured this many times, the servers in turn; each row is the "
+        "median (default 3)",
+    )
     add("--connections", type=bounded(int, 1), default=50, help="wrk connections (default 50)")
     add("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
     add("--load-cpu", type=int, default=1, help="CPU for wrk and this process (default 1)")
@@ -165,13 +174,15 @@ def parse_options(argv: Sequence[str] | None) -> tuple[Options, list[str]]:
         readers=args.reader,
         skip_nginx=args.skip_nginx,
         json_path=args.json,
+        rounds=1 if args.quick else int(args.rounds),
     )
     return options, notes
 
 
 def new_report(options: Options, wrk: str | None, nginx: str | None) -> Report:
     """An empty report carrying machine, versions and settings."""
-    settings: dict[str, Any] = {"duration": options.duration, "connections": options.connections,
+    settings: dict[str, Any] = {"duration": options.duration, "rounds": options.rounds,
+                                "connections": options.connections,
                                 "server_cpus": options.server_cpus, "load_cpus": options.load_cpus,
                                 "warmup": WARMUP_SECONDS, "page": PAGE,
                                 "large_page": LARGE_PAGE,
@@ -284,20 +295,42 @@ def servers_to_measure(options: Options, names: list[str], report: Report) -> li
 
 
 def run(options: Options, report: Report, wrk: str | None, nginx: str | None) -> None:
-    """Every measurement the tools and variants here allow, in one pass."""
+    """Every measurement the tools and variants here allow: `options.rounds` passes over
+    every server (so a slow minute on a shared machine falls on all of them, not on one),
+    each table row the median of its rounds; memory once, in the first."""
     here = set(available_variants())
     report.notes += skipped(options, wrk, nginx, here)
+    measured = servers_to_measure(options, _measurable(options, here, report), report)
+    rounds = [Report(report.machine, report.versions, report.settings)
+              for _ in range(options.rounds)]  # fmt: skip
+    for number, part in enumerate(rounds):
+        one_round(options, part, wrk, nginx, measured, memory=number == 0)
+    report.keepalive = median_rows([part.keepalive for part in rounds])
+    report.close = median_rows([part.close for part in rounds])
+    report.large = median_rows([part.large for part in rounds])
+    report.memory = rounds[0].memory
+
+
+def one_round(
+    options: Options,
+    report: Report,
+    wrk: str | None,
+    nginx: str | None,
+    measured: list[Measured],
+    *,
+    memory: bool,
+) -> None:
+    """Each reference, each of our servers (with its memory if `memory`), the original."""
     if wrk:
-        for name, start in references(options, nginx, "uvloop" in here):
+        for name, start in references(options, nginx, "uvloop" in available_variants()):
             with serving(name, start, report.keepalive) as server:
                 if server:
                     all_loads(wrk, options, report, server, name)
-    names = _measurable(options, here, report)
-    for row, name, reader in servers_to_measure(options, names, report):
+    for row, name, reader in measured:
         start = partial(ours, name, options.cache, reader, options.server_cpus)
         with serving(row, start, report.keepalive) as server:
             if server:
-                measure_variant(options, report, wrk, server, row)
+                measure_variant(options, report, wrk, server, row, memory=memory)
     if wrk:
         with serving("original", partial(original, options.server_cpus), report.close) as server:
             if server:
@@ -316,12 +349,18 @@ def references(options: Options, nginx: str | None, uvloop: bool) -> list[tuple[
 
 
 def measure_variant(
-    options: Options, report: Report, wrk: str | None, server: Running, name: str
+    options: Options,
+    report: Report,
+    wrk: str | None,
+    server: Running,
+    name: str,
+    *,
+    memory: bool = True,
 ) -> None:
-    """Every load wrk can run against one variant, then its memory."""
+    """Every load wrk can run against one variant, then its memory (if `memory`)."""
     if wrk:
         all_loads(wrk, options, report, server, name)
-    if READER_SEPARATOR in name:
+    if not memory or READER_SEPARATOR in name:
         return  # memory is measured once per variant, with its own reader
     no_load = "" if wrk else "RSS without a load run (no wrk)"
     report.memory.append(measure_memory(server.pid, server.url, name, no_load))

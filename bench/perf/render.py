@@ -32,6 +32,8 @@ CEILING_NOTE = (
     "  bytes, no parsing or checks. `vs ceiling` compares a variant with it on the same loop."
 )
 CORE_NOTE = (
+    "req/s: with several rounds, the median round's (its latencies and CPU too); spread:\n"
+    "  (max - min) / median of the rounds' req/s, how much this machine moved the figure.\n"
     "srv/wrk core: how busy the server's and wrk's pinned cores were during the run (all\n"
     "  processes and kernel network work). The side near 100% set the pace; when wrk's core\n"
     "  is the full one, the ratio to nginx understates the gap. srv µs/req: the server's own\n"
@@ -84,11 +86,12 @@ def _one_line(note: str, limit: int = 120) -> str:
 def _load_cells(rows: list[LoadRow], row: LoadRow, comparisons: Sequence[Comparison]) -> list[str]:
     result = row.result
     if result is None:
-        blank = [NONE] * (7 + 2 * len(comparisons))
+        blank = [NONE] * (8 + 2 * len(comparisons))
         return [row.server, *blank, f"skipped: {_one_line(row.note)}"]
     server_core = None if row.server_core is None else row.server_core * 100
     load_core = None if row.load_core is None else row.load_core * 100
-    cells = [row.server, f"{result.requests_per_s:,.0f}", f"{result.p50_ms:.2f} ms",
+    cells = [row.server, f"{result.requests_per_s:,.0f}", _num(row.spread, ".0%"),
+             f"{result.p50_ms:.2f} ms",
              f"{result.p99_ms:.2f} ms", _errors(row), _num(server_core, ".0f", "%"),
              _num(row.cpu_us_per_request, ".1f"), _num(load_core, ".0f", "%")]  # fmt: skip
     outcomes = []
@@ -101,7 +104,8 @@ def _load_cells(rows: list[LoadRow], row: LoadRow, comparisons: Sequence[Compari
 
 def load_table(title: str, rows: list[LoadRow], comparisons: Sequence[Comparison]) -> str:
     """One load's rows with a ratio and target column pair per comparison."""
-    headers = ["server", "req/s", "p50", "p99", "errors", "srv core", "srv µs/req", "wrk core"]
+    headers = ["server", "req/s", "spread", "p50", "p99", "errors", "srv core", "srv µs/req",
+               "wrk core"]  # fmt: skip
     for comparison in comparisons:
         headers += [f"vs {comparison.label}", "target"]
     cells = [_load_cells(rows, row, comparisons) for row in rows]
@@ -110,7 +114,9 @@ def load_table(title: str, rows: list[LoadRow], comparisons: Sequence[Comparison
 
 def _wrk(report: Report) -> str:
     settings = report.settings
-    return f"wrk -t1 -c{settings['connections']} -d{settings['duration']:g}s"
+    command = f"wrk -t1 -c{settings['connections']} -d{settings['duration']:g}s"
+    rounds = settings.get("rounds", 1)
+    return command if rounds == 1 else f"{command}, median of {rounds} rounds"
 
 
 def _modes(report: Report) -> str:

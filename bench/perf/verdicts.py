@@ -7,13 +7,14 @@ from them. It neither measures nor formats text; `bench.perf.render` reads these
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bench.engines.wrk.command import WrkResult
 from server.variants import VARIANTS
 
-SCHEMA = "staticbench.perf/2"
+SCHEMA = "staticbench.perf/3"
 MB = 1_000_000
 NGINX = "nginx"
 # nginx made to close every connection, as the blog variants do by design (issue 11: the
@@ -60,6 +61,14 @@ class LoadRow:
     server_core: float | None = None
     load_core: float | None = None
     server_cpu_s: float | None = None  # the server's own process tree: user + system seconds
+    rounds: tuple[float, ...] = ()  # every round's req/s, when this row is their median
+
+    @property
+    def spread(self) -> float | None:
+        """(max - min) / median of the rounds' req/s; None for fewer than two rounds."""
+        if len(self.rounds) < 2 or self.result is None or not self.result.requests_per_s:
+            return None
+        return (max(self.rounds) - min(self.rounds)) / self.result.requests_per_s
 
     @property
     def cpu_us_per_request(self) -> float | None:
@@ -67,6 +76,33 @@ class LoadRow:
         if self.server_cpu_s is None or self.result is None or not self.result.requests:
             return None
         return self.server_cpu_s * 1e6 / self.result.requests
+
+
+def median_rows(rounds: Sequence[list[LoadRow]]) -> list[LoadRow]:
+    """One row per server from rounds of the same table: the round with the median req/s
+    (the lower middle one for an even count), which keeps its own latencies and CPU, and
+    every round's req/s. A server that was not measured in every round shows why, not a
+    figure from fewer rounds than the others have."""
+    by_server: dict[str, list[LoadRow | None]] = {}
+    for number, rows in enumerate(rounds):
+        for row in rows:
+            by_server.setdefault(row.server, [None] * len(rounds))[number] = row
+    return [_median(server, rows) for server, rows in by_server.items()]
+
+
+def _median(server: str, rows: list[LoadRow | None]) -> LoadRow:
+    measured = [row for row in rows if row is not None and row.result is not None]
+    if len(measured) == len(rows):
+        ordered = sorted(measured, key=lambda row: _rate(row))
+        return replace(ordered[(len(ordered) - 1) // 2], rounds=tuple(map(_rate, measured)))
+    number, failed = next((n, row) for n, row in enumerate(rows, 1) if row not in measured)
+    why = failed.note if failed is not None else "not measured"
+    return LoadRow(server, None, f"round {number} of {len(rows)}: {why}")
+
+
+def _rate(row: LoadRow) -> float:
+    assert row.result is not None
+    return row.result.requests_per_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +241,7 @@ def _load_json(rows: list[LoadRow], row: LoadRow, comparisons: tuple[Comparison,
     return {"server": row.server, "wrk": measured, "server_core": row.server_core,
             "load_core": row.load_core, "server_cpu_s": row.server_cpu_s,
             "cpu_us_per_request": row.cpu_us_per_request, "ratios": ratios,
+            "rounds_requests_per_s": list(row.rounds), "spread": row.spread,
             "note": row.note}  # fmt: skip
 
 
