@@ -108,10 +108,11 @@ def test_the_open_model_counts_what_was_planned_with_a_busy_loop_on_the_load_cor
 
 
 def test_an_unreachable_target_is_marked_short(tmp_path: Path) -> None:
-    # One locust process tops out near 10k req/s: 100k/s cannot be held.
-    row = _runner(tmp_path).run(Trial(Cell("uvloop", "on", "small", 20, load="100000/s"), 1))
+    # One load process with the lean client held 99.8k of 100k/s on a fast machine: 1M/s
+    # is ~10x what any run here has reached.
+    row = _runner(tmp_path).run(Trial(Cell("uvloop", "on", "small", 20, load="1000000/s"), 1))
     assert row.status == OK, row.reason
-    assert row.requests_per_s < 0.95 * 100_000
+    assert row.requests_per_s < 0.95 * 1_000_000
     assert row.rate_short is True
 
 
