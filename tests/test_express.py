@@ -21,7 +21,7 @@ from server.files import SiteRoot
 from server.protocol import MAX_HEADER_FIELDS, MAX_REQUEST_LINE, ProtocolError, RequestParser
 from server.response import DATE_LINE
 from server.runtime import ServerContext
-from server.shells.answers import answer_plain
+from server.shells.answers import answer_express
 from server.static import StaticSite, error_response
 from server.stats import ServerStats
 from server.store import CachedStore, ReadingStore, StoreConfig
@@ -255,11 +255,13 @@ def test_a_crash_in_the_lane_is_logged_once_and_left_to_the_general_path(
     listener = socket.socket()
     context = ServerContext(ServerConfig(), listener, site, ServerStats(), lambda: None)
     monkeypatch.setattr(site, "ready", broken)
+    written: list[bytes] = []
     try:
-        assert answer_plain(context, TAKEN[0]) is None
+        assert answer_express(context, TAKEN[0], written.append) is None
     finally:
         listener.close()
-    assert context.stats.internal_errors == 1
+    assert written == []
+    assert (context.stats.internal_errors, context.stats.requests) == (1, 0)
     assert [record.getMessage() for record in caplog.records] == [
         "unexpected error in ready: RuntimeError: broken lane"
     ]

@@ -301,10 +301,11 @@ def run(options: Options, report: Report, wrk: str | None, nginx: str | None) ->
     here = set(available_variants())
     report.notes += skipped(options, wrk, nginx, here)
     measured = servers_to_measure(options, _measurable(options, here, report), report)
+    refs = references(options, nginx, "uvloop" in here) if wrk else []
     rounds = [Report(report.machine, report.versions, report.settings)
               for _ in range(options.rounds)]  # fmt: skip
     for number, part in enumerate(rounds):
-        one_round(options, part, wrk, nginx, measured, memory=number == 0)
+        one_round(options, part, wrk, refs, measured, memory=number == 0)
     report.keepalive = median_rows([part.keepalive for part in rounds])
     report.close = median_rows([part.close for part in rounds])
     report.large = median_rows([part.large for part in rounds])
@@ -315,17 +316,18 @@ def one_round(
     options: Options,
     report: Report,
     wrk: str | None,
-    nginx: str | None,
+    refs: list[tuple[str, Starter]],
     measured: list[Measured],
     *,
     memory: bool,
 ) -> None:
-    """Each reference, each of our servers (with its memory if `memory`), the original."""
-    if wrk:
-        for name, start in references(options, nginx, "uvloop" in available_variants()):
-            with serving(name, start, report.keepalive) as server:
-                if server:
-                    all_loads(wrk, options, report, server, name)
+    """Each reference (under wrk), each of our servers (with its memory if `memory`), the
+    original."""
+    for name, start in refs:
+        assert wrk is not None  # `run` has no references without wrk
+        with serving(name, start, report.keepalive) as server:
+            if server:
+                all_loads(wrk, options, report, server, name)
     for row, name, reader in measured:
         start = partial(ours, name, options.cache, reader, options.server_cpus)
         with serving(row, start, report.keepalive) as server:

@@ -91,13 +91,13 @@ def median_rows(rounds: Sequence[list[LoadRow]]) -> list[LoadRow]:
 
 
 def _median(server: str, rows: list[LoadRow | None]) -> LoadRow:
-    measured = [row for row in rows if row is not None and row.result is not None]
-    if len(measured) == len(rows):
-        ordered = sorted(measured, key=lambda row: _rate(row))
-        return replace(ordered[(len(ordered) - 1) // 2], rounds=tuple(map(_rate, measured)))
-    number, failed = next((n, row) for n, row in enumerate(rows, 1) if row not in measured)
-    why = failed.note if failed is not None else "not measured"
-    return LoadRow(server, None, f"round {number} of {len(rows)}: {why}")
+    for number, row in enumerate(rows, 1):
+        if row is None or row.result is None:
+            why = "not measured" if row is None else row.note
+            return LoadRow(server, None, f"round {number} of {len(rows)}: {why}")
+    measured = [row for row in rows if row is not None]
+    median = sorted(measured, key=_rate)[(len(measured) - 1) // 2]
+    return replace(median, rounds=tuple(map(_rate, measured)))
 
 
 def _rate(row: LoadRow) -> float:

@@ -1,6 +1,6 @@
 """What every shell does with a parsed request, in one place: answer it, count it.
 
-A shell whose parser holds nothing asks `answer_plain` first (ready bytes for the
+A shell whose parser holds nothing asks `answer_express` first (ready bytes for the
 express lane), then `answer_now` (the response when everything it needs is in memory: no
 task, no await) and `answer` otherwise; an unexpected error becomes one log line and a
 500 here, never in a shell. `counted` is called after a response's last byte is handed
@@ -18,10 +18,12 @@ from server.runtime import ServerContext
 from server.static import internal_error
 
 
-def answer_plain(context: ServerContext, data: bytes) -> tuple[bytes, bool] | None:
-    """The ready bytes, and whether the connection closes after them, when `data` is one
-    plain request the site holds in memory (`server.express`), for a shell whose parser
-    holds nothing; else None (parse it)."""
+def answer_express(
+    context: ServerContext, data: bytes, write: Callable[[bytes], object]
+) -> bool | None:
+    """`write` the ready bytes and count them (a 200, as `counted` does) when `data` is one
+    plain request the site holds in memory (`server.express`), then whether the connection
+    closes after them (`Connection: close`); None: parse it."""
     plain = express.plain(data)
     if plain is None:
         return None
@@ -30,22 +32,11 @@ def answer_plain(context: ServerContext, data: bytes) -> tuple[bytes, bool] | No
     except Exception as error:
         context.report_crash("ready", error)
         return None  # the general path answers it (a 500 if it fails there too)
-    return None if ready is None else (ready, plain[2])
-
-
-def answer_express(
-    context: ServerContext, data: bytes, write: Callable[[bytes], object]
-) -> bool | None:
-    """`write` the ready bytes and count them (a 200, as `counted` does) when `data` is one
-    plain request the site holds in memory, then whether the connection closes after
-    them (`Connection: close`); None: parse it."""
-    answered = answer_plain(context, data)
-    if answered is None:
+    if ready is None:
         return None
-    ready, close = answered
     write(ready)
     context.stats.requests += 1
-    return close
+    return plain[2]
 
 
 def answer_now(context: ServerContext, request: Request) -> Response | None:
